@@ -1,0 +1,253 @@
+/* bind.c - attach a caffemodel's weights to the prototxt's layers.
+ * Requires: both nets upgraded to V2.  Caffe's rule: each caffemodel layer
+ * goes to the prototxt layer of the same name (the last of equal names
+ * wins); caffemodel layers with no such layer are ignored; blob counts must
+ * match what the layer creates.  Shapes are checked where the layer's
+ * parameters determine them; legacy num/channels/height/width blobs get
+ * their modern rank where it is known. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+#include "model.h"
+
+static void
+shape_text(const struct wblob *b, char *buf, size_t n)
+{
+	size_t used = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < b->ndim && used < n; i++)
+		used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? "x" : "",
+		                         (long long)b->shape[i]);
+	if (b->ndim == 0)
+		snprintf(buf, n, "(scalar)");
+}
+
+size_t
+wblob_count(const struct wblob *b)
+{
+	size_t c = 1;
+	int i;
+
+	for (i = 0; i < b->ndim; i++) {
+		if (b->shape[i] < 0)
+			return 0;
+		if (b->shape[i] != 0 && c > SIZE_MAX / (size_t)b->shape[i])
+			return 0;
+		c *= (size_t)b->shape[i];
+	}
+	return c;
+}
+
+void
+wblobs_free(struct wblob *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(b[i].data);
+	free(b);
+}
+
+/* Decode one BlobProto into b.  0 or -1. */
+static int
+blob_from_proto(struct wblob *b, const Caffe__BlobProto *p, const char *path,
+                const char *layer, size_t idx, caffeopt_error *err)
+{
+	size_t i, n;
+
+	memset(b, 0, sizeof *b);
+	if (p->shape) {
+		if (p->shape->n_dim > CAFFEOPT_MAX_DIMS)
+			return caffeopt_fail(err, path, 0, 0, "layer '%s': blob %zu has %zu dims (at most %d)",
+			                     layer, idx, p->shape->n_dim, CAFFEOPT_MAX_DIMS);
+		b->ndim = (int)p->shape->n_dim;
+		for (i = 0; i < p->shape->n_dim; i++)
+			b->shape[i] = p->shape->dim[i];
+	} else {
+		b->ndim = 4;
+		b->legacy = 1;
+		b->shape[0] = p->has_num ? p->num : 0;
+		b->shape[1] = p->has_channels ? p->channels : 0;
+		b->shape[2] = p->has_height ? p->height : 0;
+		b->shape[3] = p->has_width ? p->width : 0;
+	}
+	n = wblob_count(b);
+	if (n == 0 && b->ndim > 0) {
+		for (i = 0; i < (size_t)b->ndim; i++)
+			if (b->shape[i] < 0)
+				return caffeopt_fail(err, path, 0, 0, "layer '%s': blob %zu has a negative dim",
+				                     layer, idx);
+	}
+	if (p->n_double_data > 0 && p->n_data > 0)
+		return caffeopt_fail(err, path, 0, 0, "layer '%s': blob %zu has both data and double_data",
+		                     layer, idx);
+	if ((p->n_data ? p->n_data : p->n_double_data) != n) {
+		char s[128];
+		shape_text(b, s, sizeof s);
+		return caffeopt_fail(err, path, 0, 0,
+		                     "layer '%s': blob %zu holds %zu values, its shape %s needs %zu",
+		                     layer, idx, p->n_data ? p->n_data : p->n_double_data, s, n);
+	}
+	b->count = n;
+	b->data = malloc(n ? n * sizeof(float) : 1);
+	if (!b->data)
+		return caffeopt_fail(err, path, 0, 0, "layer '%s': out of memory for blob %zu", layer, idx);
+	if (p->n_data)
+		memcpy(b->data, p->data, n * sizeof(float));
+	else
+		for (i = 0; i < n; i++)
+			b->data[i] = (float)p->double_data[i];
+	return 0;
+}
+
+/* Give a legacy 4-D blob the modern rank r: drop leading dims that are 1. */
+static int
+unlegacy(struct wblob *b, int r)
+{
+	int drop = b->ndim - r, i;
+
+	if (!b->legacy || drop < 0)
+		return 0;
+	for (i = 0; i < drop; i++)
+		if (b->shape[i] != 1)
+			return -1;
+	memmove(b->shape, b->shape + drop, (size_t)r * sizeof b->shape[0]);
+	b->ndim = r;
+	b->legacy = 0;
+	return 0;
+}
+
+static int
+expect_shape(const struct wblob *b, int rank, int dim, int64_t want, const char *what,
+             const char *path, const char *layer, size_t idx, caffeopt_error *err)
+{
+	char s[128];
+
+	if (b->ndim == rank && (dim < 0 || b->shape[dim] == want))
+		return 0;
+	shape_text(b, s, sizeof s);
+	if (b->ndim != rank)
+		return caffeopt_fail(err, path, 0, 0, "layer '%s': blob %zu has shape %s, expected %d dims",
+		                     layer, idx, s, rank);
+	return caffeopt_fail(err, path, 0, 0, "layer '%s': blob %zu has shape %s, expected %s %lld in dim %d",
+	                     layer, idx, s, what, (long long)want, dim);
+}
+
+/* Convert legacy shapes and check the shapes the parameters determine. */
+static int
+check_shapes(struct mlayer *ml, const char *path, caffeopt_error *err)
+{
+	const Caffe__LayerParameter *l = ml->p;
+	struct wblob *b = ml->blobs;
+	size_t i;
+
+	switch (kind_of(l->type)) {
+	case KIND_CONVOLUTION:
+	case KIND_CONVOLUTION_DEPTHWISE:
+	case KIND_DEPTHWISE_CONVOLUTION:
+	case KIND_DECONVOLUTION: {
+		const Caffe__ConvolutionParameter *c = l->convolution_param;
+		int64_t nout = c && c->has_num_output ? c->num_output : 0;
+		int64_t group = c && c->has_group && c->group > 0 ? c->group : 1;
+		int nsp = c && c->n_kernel_size > 2 ? (int)c->n_kernel_size : 2;
+		int deconv = kind_of(l->type) == KIND_DECONVOLUTION;
+
+		if (unlegacy(&b[0], 2 + nsp) < 0 || (ml->nblobs > 1 && unlegacy(&b[1], 1) < 0))
+			return caffeopt_fail(err, path, 0, 0, "layer '%s': legacy blob shape does not fit a %s",
+			                     l->name, l->type);
+		if (deconv) {
+			if (b[0].ndim == 2 + nsp && b[0].shape[1] * group != nout)
+				return caffeopt_fail(err, path, 0, 0,
+				                     "layer '%s': weight dim 1 (%lld) x group %lld != num_output %lld",
+				                     l->name, (long long)b[0].shape[1], (long long)group,
+				                     (long long)nout);
+			if (expect_shape(&b[0], 2 + nsp, -1, 0, "", path, l->name, 0, err) < 0)
+				return -1;
+		} else if (expect_shape(&b[0], 2 + nsp, 0, nout, "num_output", path, l->name, 0, err) < 0)
+			return -1;
+		if (ml->nblobs > 1 && expect_shape(&b[1], 1, 0, nout, "num_output", path, l->name, 1, err) < 0)
+			return -1;
+		return 0;
+	}
+	case KIND_INNER_PRODUCT: {
+		const Caffe__InnerProductParameter *ip = l->inner_product_param;
+		int64_t nout = ip && ip->has_num_output ? ip->num_output : 0;
+		int tr = ip && ip->has_transpose && ip->transpose;
+
+		if (unlegacy(&b[0], 2) < 0 || (ml->nblobs > 1 && unlegacy(&b[1], 1) < 0))
+			return caffeopt_fail(err, path, 0, 0, "layer '%s': legacy blob shape does not fit an InnerProduct",
+			                     l->name);
+		if (expect_shape(&b[0], 2, tr ? 1 : 0, nout, "num_output", path, l->name, 0, err) < 0)
+			return -1;
+		if (ml->nblobs > 1 && expect_shape(&b[1], 1, 0, nout, "num_output", path, l->name, 1, err) < 0)
+			return -1;
+		return 0;
+	}
+	case KIND_BATCH_NORM:
+		for (i = 0; i < 3; i++)
+			if (unlegacy(&b[i], 1) < 0 || b[i].ndim != 1)
+				return caffeopt_fail(err, path, 0, 0, "layer '%s': BatchNorm blob %zu is not 1-D",
+				                     l->name, i);
+		if (b[0].count != b[1].count || b[2].count != 1)
+			return caffeopt_fail(err, path, 0, 0,
+			                     "layer '%s': BatchNorm blobs hold %zu means, %zu variances and %zu factors (want C, C, 1)",
+			                     l->name, b[0].count, b[1].count, b[2].count);
+		return 0;
+	default:
+		/* A blob whose modern rank we cannot derive keeps its legacy form,
+		 * which Caffe matches against any shape of equal 4-D padding. */
+		return 0;
+	}
+}
+
+int
+bind_weights(caffeopt_model *m, Caffe__NetParameter *bin, const char *path, caffeopt_error *err)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < m->nlayers; i++) {
+		struct mlayer *ml = &m->layers[i];
+		const Caffe__LayerParameter *src = NULL;
+		int want = kind_weight_blobs(ml->p);
+
+		for (j = i + 1; j < m->nlayers; j++)
+			if (strcmp(m->layers[j].p->name, ml->p->name) == 0)
+				return caffeopt_fail(err, m->prototxt_path, 0, 0,
+				                     "two layers are named '%s'; weights bind by name", ml->p->name);
+		for (j = bin->n_layer; j-- > 0;)
+			if (bin->layer[j]->name && strcmp(bin->layer[j]->name, ml->p->name) == 0) {
+				src = bin->layer[j];
+				break;
+			}
+		if (!src) {
+			if (want > 0)
+				return caffeopt_fail(err, path, 0, 0, "layer '%s' (%s) has no weights in this caffemodel",
+				                     ml->p->name, ml->p->type);
+			continue;
+		}
+		if (want >= 0 && (size_t)want != src->n_blobs)
+			return caffeopt_fail(err, path, 0, 0, "layer '%s' (%s): caffemodel has %zu blobs, the layer needs %d",
+			                     ml->p->name, ml->p->type, src->n_blobs, want);
+		if (src->n_blobs == 0)
+			continue;
+		ml->blobs = calloc(src->n_blobs, sizeof *ml->blobs);
+		if (!ml->blobs)
+			return caffeopt_fail(err, path, 0, 0, "out of memory");
+		for (k = 0; k < src->n_blobs; k++) {
+			if (blob_from_proto(&ml->blobs[k], src->blobs[k], path, ml->p->name, k, err) < 0) {
+				wblobs_free(ml->blobs, k + 1);
+				ml->blobs = NULL;
+				return -1;
+			}
+		}
+		ml->nblobs = src->n_blobs;
+		if (check_shapes(ml, path, err) < 0)
+			return -1;
+	}
+	m->has_weights = 1;
+	return 0;
+}

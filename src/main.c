@@ -1,0 +1,595 @@
+/* main.c - the caffeopt command line: a thin layer over the library.
+ * Exit codes: 0 ok, 1 error (one line on stderr), 2 usage. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caffeopt/caffeopt.h"
+#include "config.h"
+
+static const char *argv0 = "caffeopt";
+static int quiet;
+
+static void
+warn_cb(void *ctx, const char *msg)
+{
+	(void)ctx;
+	if (!quiet)
+		fprintf(stderr, "%s: warning: %s\n", argv0, msg);
+}
+
+/* Print "caffeopt: <error>" and return 1. */
+static int
+fail(const caffeopt_error *e)
+{
+	char buf[2200];
+
+	fprintf(stderr, "%s: %s\n", argv0, caffeopt_error_text(e, buf, sizeof buf));
+	return 1;
+}
+
+/* Print "caffeopt: <cmd>: <msg>", a usage hint, and return 2. */
+static int
+usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: %s: ", argv0, cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s: try '%s %s --help'\n", argv0, argv0, cmd);
+	return 2;
+}
+
+static const char usage_main[] =
+	"usage: caffeopt COMMAND [OPTIONS]\n"
+	"\n"
+	"Turn a trained Caffe model into an equivalent, faster, smaller one.\n"
+	"\n"
+	"commands:\n"
+	"  optimize   load, upgrade, filter, bind, rewrite and write a model\n"
+	"  convert    convert a NetParameter between text and binary\n"
+	"  info       print layers, blobs, weight shapes and parameter counts\n"
+	"\n"
+	"  caffeopt COMMAND --help   options of one command\n"
+	"  caffeopt --version        the version\n";
+
+static const char usage_optimize[] =
+	"usage: caffeopt optimize -m IN.prototxt [-w IN.caffemodel] -o OUT.prototxt\n"
+	"                         [-W OUT.caffemodel] [OPTIONS]\n"
+	"\n"
+	"  -m, --model FILE         input prototxt (ini: original_prototxt_path)\n"
+	"  -w, --weights FILE       input caffemodel (ini: original_model_path)\n"
+	"  -o, --output FILE        output prototxt (ini: optimized_prototxt_path)\n"
+	"  -W, --output-weights FILE output caffemodel (ini: optimized_model_path)\n"
+	"  -c, --config FILE        the original project's config.ini; flags override it\n"
+	"      --enable P,..        run these passes too\n"
+	"      --disable P,..|all   do not run these passes\n"
+	"      --deploy             data layers -> Input, loss/accuracy layers removed\n"
+	"      --input-shape N,C,H,W  input shape for --deploy (ini: H, W, C; batch 1)\n"
+	"      --input-layer        write input:/input_dim fields as an Input layer\n"
+	"      --phase test|train   the phase to filter layers for (default test)\n"
+	"      --level N            the NetState level for include/exclude rules\n"
+	"      --stage NAME         a NetState stage (repeatable)\n"
+	"      --keep-layer-params  the caffemodel keeps every layer field, not only weights\n"
+	"      --keep-blob NAME     keep blob NAME as a network output (repeatable)\n"
+	"      --mean B,G,R         input mean to fold (fold-input; ini: mean_*)\n"
+	"      --input-scale S      input scale to fold (fold-input; ini: input_scale)\n"
+	"      --report FILE.json   write the report as JSON too\n"
+	"  -q, --quiet              print errors only\n"
+	"  -v, --verbose            print the layer table of the result\n"
+	"  -h, --help               this text\n";
+
+static const char usage_convert[] =
+	"usage: caffeopt convert IN OUT [--to text|binary]\n"
+	"\n"
+	"Formats follow the extensions: .prototxt, .pbtxt are text; .caffemodel and\n"
+	".binaryproto (a BlobProto such as a mean file) are binary.  Legacy V0/V1\n"
+	"nets are upgraded.\n"
+	"\n"
+	"      --to text|binary     output format, whatever OUT's extension\n"
+	"  -h, --help               this text\n";
+
+static const char usage_info[] =
+	"usage: caffeopt info -m X.prototxt [-w X.caffemodel] [--phase test|train]\n"
+	"\n"
+	"  -m, --model FILE         prototxt\n"
+	"  -w, --weights FILE       caffemodel (weight shapes and parameter counts)\n"
+	"      --phase test|train   the phase to filter layers for (default test)\n"
+	"  -h, --help               this text\n";
+
+enum {
+	OPT_ENABLE = 256, OPT_DISABLE, OPT_DEPLOY, OPT_INPUT_SHAPE, OPT_INPUT_LAYER,
+	OPT_PHASE, OPT_LEVEL, OPT_STAGE, OPT_KEEP_PARAMS, OPT_REPORT, OPT_TO,
+	OPT_KEEP_BLOB, OPT_MEAN, OPT_INPUT_SCALE
+};
+
+static int
+parse_phase(const char *s, int *train)
+{
+	if (strcmp(s, "test") == 0 || strcmp(s, "TEST") == 0)
+		*train = 0;
+	else if (strcmp(s, "train") == 0 || strcmp(s, "TRAIN") == 0)
+		*train = 1;
+	else
+		return -1;
+	return 0;
+}
+
+/* "1,3,32,32" -> shape; -1 unless four positive integers. */
+static int
+parse_shape(const char *s, long shape[4])
+{
+	int i;
+	char *end;
+
+	for (i = 0; i < 4; i++) {
+		errno = 0;
+		shape[i] = strtol(s, &end, 10);
+		if (errno || end == s || shape[i] <= 0 || shape[i] > 1L << 20)
+			return -1;
+		s = end;
+		if (i < 3) {
+			if (*s != ',' && *s != 'x')
+				return -1;
+			s++;
+		}
+	}
+	return *s ? -1 : 0;
+}
+
+/* Apply a comma list of pass names to enabled[] (value 0 or 1); "all" names
+ * every pass.  Returns 0, or 2 after a usage error. */
+static int
+select_passes(const char *list, int value, int *enabled)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	size_t n = caffeopt_pass_count(), i;
+	int rc = 0;
+
+	if (!copy)
+		return 2;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int k = caffeopt_pass_index(tok);
+		if (strcmp(tok, "all") == 0) {
+			for (i = 0; i < n; i++)
+				enabled[i] = value;
+			continue;
+		}
+		if (k < 0) {
+			fprintf(stderr, "%s: optimize: unknown pass '%s'; passes:", argv0, tok);
+			for (i = 0; i < n; i++)
+				fprintf(stderr, " %s", caffeopt_pass_name(i));
+			fputc('\n', stderr);
+			rc = 2;
+			break;
+		}
+		enabled[k] = value;
+	}
+	free(copy);
+	return rc;
+}
+
+/* An ini switch (-1 unset, 0 no, 1 yes) applied to the named passes. */
+static void
+ini_switch(int value, const char *const *names, int *enabled)
+{
+	int k;
+
+	for (; value >= 0 && *names; names++)
+		if ((k = caffeopt_pass_index(*names)) >= 0)
+			enabled[k] = value;
+}
+
+/* "104,117,123" -> mean[]; -1 unless 1 to 16 finite numbers. */
+static int
+parse_numbers(const char *s, double *v, size_t max, size_t *n)
+{
+	char *end;
+
+	*n = 0;
+	while (*n < max) {
+		errno = 0;
+		v[*n] = strtod(s, &end);
+		if (errno || end == s || v[*n] != v[*n])
+			return -1;
+		(*n)++;
+		if (*end == '\0')
+			return 0;
+		if (*end != ',')
+			return -1;
+		s = end + 1;
+	}
+	return -1;
+}
+
+static void
+json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+struct run {
+	const char *prototxt, *caffemodel, *out_prototxt, *out_caffemodel;
+	int deploy;
+	long shape[4];
+	int has_shape;
+};
+
+static int
+write_report(const char *path, const struct run *r, const caffeopt_report *rep)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		fprintf(stderr, "%s: %s: cannot write report: %s\n", argv0, path, strerror(errno));
+		return 1;
+	}
+	fputs("{\n\"prototxt\": ", f);
+	json_string(f, r->prototxt);
+	fputs(",\n\"caffemodel\": ", f);
+	json_string(f, r->caffemodel);
+	fputs(",\n\"output_prototxt\": ", f);
+	json_string(f, r->out_prototxt);
+	fputs(",\n\"output_caffemodel\": ", f);
+	json_string(f, r->out_caffemodel);
+	fprintf(f, ",\n\"deploy\": %s,\n\"optimize\": ", r->deploy ? "true" : "false");
+	caffeopt_report_json(rep, f);
+	fputs("}\n", f);
+	if (fclose(f) != 0) {
+		fprintf(stderr, "%s: %s: cannot write report: %s\n", argv0, path, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+enum { MAX_LIST = 64 };
+
+static int
+cmd_optimize(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"model", required_argument, 0, 'm'},
+		{"weights", required_argument, 0, 'w'},
+		{"output", required_argument, 0, 'o'},
+		{"output-weights", required_argument, 0, 'W'},
+		{"config", required_argument, 0, 'c'},
+		{"enable", required_argument, 0, OPT_ENABLE},
+		{"disable", required_argument, 0, OPT_DISABLE},
+		{"deploy", no_argument, 0, OPT_DEPLOY},
+		{"input-shape", required_argument, 0, OPT_INPUT_SHAPE},
+		{"input-layer", no_argument, 0, OPT_INPUT_LAYER},
+		{"phase", required_argument, 0, OPT_PHASE},
+		{"level", required_argument, 0, OPT_LEVEL},
+		{"stage", required_argument, 0, OPT_STAGE},
+		{"keep-layer-params", no_argument, 0, OPT_KEEP_PARAMS},
+		{"keep-blob", required_argument, 0, OPT_KEEP_BLOB},
+		{"mean", required_argument, 0, OPT_MEAN},
+		{"input-scale", required_argument, 0, OPT_INPUT_SCALE},
+		{"report", required_argument, 0, OPT_REPORT},
+		{"quiet", no_argument, 0, 'q'},
+		{"verbose", no_argument, 0, 'v'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
+	struct caffeopt_load_options lo = {0};
+	struct caffeopt_save_options so = {0};
+	struct caffeopt_optimize_options oo = {0};
+	struct caffeopt_stats before, after;
+	struct config cfg = {0};
+	struct run r = {0};
+	const char *config_path = NULL, *report = NULL;
+	const char *stages[MAX_LIST], *keep[MAX_LIST], *enable[MAX_LIST], *disable[MAX_LIST];
+	size_t nstages = 0, nkeep = 0, nenable = 0, ndisable = 0, npasses = caffeopt_pass_count(), i;
+	int *enabled = NULL;
+	double mean[16], scale = 0;
+	size_t nmean = 0;
+	int has_scale = 0;
+	caffeopt_model *m = NULL;
+	caffeopt_report *rep = NULL;
+	caffeopt_error err;
+	int c, verbose = 0, rc = 1;
+
+#define PUSH(list, n, what) do { \
+		if ((n) == MAX_LIST) \
+			return usage_error("optimize", "too many %s options", what); \
+		(list)[(n)++] = optarg; \
+	} while (0)
+	while ((c = getopt_long(argc, argv, "m:w:o:W:c:qvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': r.prototxt = optarg; break;
+		case 'w': r.caffemodel = optarg; break;
+		case 'o': r.out_prototxt = optarg; break;
+		case 'W': r.out_caffemodel = optarg; break;
+		case 'c': config_path = optarg; break;
+		case OPT_ENABLE: PUSH(enable, nenable, "--enable"); break;
+		case OPT_DISABLE: PUSH(disable, ndisable, "--disable"); break;
+		case OPT_DEPLOY: r.deploy = 1; break;
+		case OPT_INPUT_SHAPE:
+			if (parse_shape(optarg, r.shape) < 0)
+				return usage_error("optimize", "--input-shape wants N,C,H,W with positive integers, got '%s'", optarg);
+			r.has_shape = 1;
+			break;
+		case OPT_INPUT_LAYER: lo.input_layer = 1; break;
+		case OPT_PHASE:
+			if (parse_phase(optarg, &lo.train) < 0)
+				return usage_error("optimize", "--phase wants test or train, got '%s'", optarg);
+			break;
+		case OPT_LEVEL: lo.level = atoi(optarg); break;
+		case OPT_STAGE: PUSH(stages, nstages, "--stage"); break;
+		case OPT_KEEP_BLOB: PUSH(keep, nkeep, "--keep-blob"); break;
+		case OPT_KEEP_PARAMS: so.keep_layer_params = 1; break;
+		case OPT_MEAN:
+			if (parse_numbers(optarg, mean, 16, &nmean) < 0)
+				return usage_error("optimize", "--mean wants per-channel values B,G,R, got '%s'", optarg);
+			break;
+		case OPT_INPUT_SCALE: {
+			char *end;
+			scale = strtod(optarg, &end);
+			if (end == optarg || *end || !(scale == scale) || scale == 0)
+				return usage_error("optimize", "--input-scale wants a non-zero number, got '%s'", optarg);
+			has_scale = 1;
+			break;
+		}
+		case OPT_REPORT: report = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'v': verbose = 1; break;
+		case 'h':
+			fputs(usage_optimize, stdout);
+			printf("\npasses, in the order they run (* on by default):\n");
+			for (i = 0; i < npasses; i++)
+				printf("  %c %-16s %s\n", caffeopt_pass_default(i) ? '*' : ' ',
+				       caffeopt_pass_name(i), caffeopt_pass_summary(i));
+			return 0;
+		default: return usage_error("optimize", "bad option");
+		}
+	}
+#undef PUSH
+	if (optind < argc)
+		return usage_error("optimize", "unexpected argument '%s'", argv[optind]);
+	if (!(enabled = calloc(npasses + 1, sizeof *enabled)))
+		return 1;
+	for (i = 0; i < npasses; i++)
+		enabled[i] = caffeopt_pass_default(i);
+	if (config_path) {
+		if (config_read(&cfg, config_path, &err) < 0) {
+			rc = fail(&err);
+			goto out;
+		}
+		for (i = 0; i < cfg.nwarnings; i++)
+			warn_cb(NULL, cfg.warnings[i]);
+		if (cfg.saw_pycaffe && !quiet)
+			fprintf(stderr, "%s: note: %s: pycaffe_path is ignored; caffeopt needs no Caffe\n",
+			        argv0, config_path);
+		if (!r.prototxt) r.prototxt = cfg.prototxt;
+		if (!r.caffemodel) r.caffemodel = cfg.model;
+		if (!r.out_prototxt) r.out_prototxt = cfg.out_prototxt;
+		if (!r.out_caffemodel) r.out_caffemodel = cfg.out_model;
+		if (!r.has_shape && cfg.h > 0 && cfg.w > 0) {
+			r.shape[0] = 1;
+			r.shape[1] = cfg.c > 0 ? cfg.c : 3;
+			r.shape[2] = cfg.h;
+			r.shape[3] = cfg.w;
+			r.has_shape = 1;
+		}
+		{
+			static const char *const affine[] = {"fold-affine", "merge-affine", NULL};
+			static const char *const dropout[] = {"remove-dropout", NULL};
+			static const char *const inplace[] = {"inplace", NULL};
+			ini_switch(cfg.merge_bn_scale, affine, enabled);
+			ini_switch(cfg.merge_dropout, dropout, enabled);
+			ini_switch(cfg.merge_inplace_memory, inplace, enabled);
+		}
+		if (cfg.merge_input_mean == 1 && nmean == 0 && cfg.has_mean_rgb) {
+			/* Caffe's channel order is B, G, R. */
+			mean[0] = cfg.mean_b;
+			mean[1] = cfg.mean_g;
+			mean[2] = cfg.mean_r;
+			nmean = 3;
+		}
+		if (cfg.merge_input_scale == 1 && !has_scale && cfg.has_input_scale) {
+			scale = cfg.input_scale;
+			has_scale = 1;
+		}
+		{
+			static const char *const input[] = {"fold-input", NULL};
+			ini_switch(cfg.merge_input_mean == 1 || cfg.merge_input_scale == 1 ? 1 : -1, input, enabled);
+		}
+	}
+	for (i = 0; i < ndisable; i++)
+		if ((rc = select_passes(disable[i], 0, enabled)))
+			goto out;
+	for (i = 0; i < nenable; i++)
+		if ((rc = select_passes(enable[i], 1, enabled)))
+			goto out;
+	rc = 2;
+	if (!r.prototxt) {
+		usage_error("optimize", "no input prototxt: give -m or a config with original_prototxt_path");
+		goto out;
+	}
+	if (!r.out_prototxt && !r.out_caffemodel) {
+		usage_error("optimize", "no output: give -o and/or -W (or optimized_*_path in the config)");
+		goto out;
+	}
+	if (r.out_caffemodel && !r.caffemodel) {
+		usage_error("optimize", "-W needs an input caffemodel (-w)");
+		goto out;
+	}
+	rc = 1;
+
+	lo.prototxt = r.prototxt;
+	lo.caffemodel = r.caffemodel;
+	lo.stages = stages;
+	lo.nstages = nstages;
+	lo.warn = warn_cb;
+	lo.deploy = r.deploy;
+	lo.has_input_shape = r.has_shape;
+	memcpy(lo.input_shape, r.shape, sizeof r.shape);
+	if (!(m = caffeopt_model_load(&lo, &err))) {
+		rc = fail(&err);
+		goto out;
+	}
+	oo.enabled = enabled;
+	oo.keep_blobs = keep;
+	oo.nkeep_blobs = nkeep;
+	oo.mean = mean;
+	oo.nmean = nmean;
+	oo.has_input_scale = has_scale;
+	oo.input_scale = scale;
+	if (caffeopt_optimize(m, &oo, &rep, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	so.prototxt = r.out_prototxt;
+	so.caffemodel = r.out_caffemodel;
+	if (caffeopt_model_save(m, &so, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	rc = 0;
+	if (!quiet) {
+		caffeopt_report_stats(rep, &before, &after);
+		printf("caffeopt optimize\n");
+		printf("  input     %s%s%s\n", r.prototxt, r.caffemodel ? " + " : "", r.caffemodel ? r.caffemodel : "");
+		printf("  phase     %s%s\n", lo.train ? "TRAIN" : "TEST", r.deploy ? ", deploy" : "");
+		if (r.deploy && r.has_shape)
+			printf("  shape     %ldx%ldx%ldx%ld\n", r.shape[0], r.shape[1], r.shape[2], r.shape[3]);
+		caffeopt_report_print(rep, stdout, verbose);
+		if (r.out_prototxt)
+			printf("  wrote     %s\n", r.out_prototxt);
+		if (r.out_caffemodel)
+			printf("  wrote     %s\n", r.out_caffemodel);
+		if (verbose)
+			caffeopt_model_info(m, stdout);
+	}
+	if (report)
+		rc = write_report(report, &r, rep);
+out:
+	caffeopt_report_free(rep);
+	caffeopt_model_free(m);
+	config_free(&cfg);
+	free(enabled);
+	return rc;
+}
+
+static int
+cmd_convert(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"to", required_argument, 0, OPT_TO},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
+	enum caffeopt_format to = CAFFEOPT_AUTO;
+	caffeopt_error err;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TO:
+			if (strcmp(optarg, "text") == 0)
+				to = CAFFEOPT_TEXT;
+			else if (strcmp(optarg, "binary") == 0)
+				to = CAFFEOPT_BINARY;
+			else
+				return usage_error("convert", "--to wants text or binary, got '%s'", optarg);
+			break;
+		case 'q': quiet = 1; break;
+		case 'h': fputs(usage_convert, stdout); return 0;
+		default: return usage_error("convert", "bad option");
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error("convert", "wants IN and OUT");
+	if (caffeopt_convert(argv[optind], argv[optind + 1], to, warn_cb, NULL, &err) < 0)
+		return fail(&err);
+	return 0;
+}
+
+static int
+cmd_info(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"model", required_argument, 0, 'm'},
+		{"weights", required_argument, 0, 'w'},
+		{"phase", required_argument, 0, OPT_PHASE},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
+	struct caffeopt_load_options lo = {0};
+	caffeopt_model *m;
+	caffeopt_error err;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "m:w:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': lo.prototxt = optarg; break;
+		case 'w': lo.caffemodel = optarg; break;
+		case OPT_PHASE:
+			if (parse_phase(optarg, &lo.train) < 0)
+				return usage_error("info", "--phase wants test or train, got '%s'", optarg);
+			break;
+		case 'h': fputs(usage_info, stdout); return 0;
+		default: return usage_error("info", "bad option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("info", "unexpected argument '%s'", argv[optind]);
+	if (!lo.prototxt)
+		return usage_error("info", "no prototxt: give -m");
+	lo.warn = warn_cb;
+	if (!(m = caffeopt_model_load(&lo, &err)))
+		return fail(&err);
+	rc = caffeopt_model_info(m, stdout) < 0;
+	caffeopt_model_free(m);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(int, char **);
+	} cmds[] = {
+		{"optimize", cmd_optimize},
+		{"convert", cmd_convert},
+		{"info", cmd_info},
+	};
+	size_t i;
+
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("caffeopt %s\n", caffeopt_version());
+		return 0;
+	}
+	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			char prog[64];
+			snprintf(prog, sizeof prog, "caffeopt %s", cmds[i].name);
+			argv[1] = prog;
+			return cmds[i].run(argc - 1, argv + 1);
+		}
+	fprintf(stderr, "%s: unknown command '%s'\n%s", argv0, argv[1], usage_main);
+	return 2;
+}
