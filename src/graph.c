@@ -4,6 +4,7 @@
 
 #include "graph.h"
 #include "kinds.h"
+#include "textfmt.h"
 
 /* A bump allocator for one graph: the blocks die together. */
 struct block {
@@ -124,6 +125,10 @@ graph_build(caffeopt_model *m, const char *const *pinned, size_t npinned, caffeo
 
 	for (i = 0; i < net->n_input; i++) {
 		struct gver *gv = &g->ver[g->nver];
+		if (latest_get(&t, net->input[i]) >= 0) {
+			caffeopt_fail(err, m->prototxt_path, 0, 0, "input '%s' is declared twice", net->input[i]);
+			goto fail;
+		}
 		gv->name = net->input[i];
 		gv->producer = -1;
 		gv->slot = (int)i;
@@ -137,6 +142,7 @@ graph_build(caffeopt_model *m, const char *const *pinned, size_t npinned, caffeo
 		int is_input = kind_flags(kind_of(l->type)) & (K_INPUT | K_DATA);
 
 		gl->kind = kind_of(l->type);
+		gl->frozen = textfmt_has_unknown(&l->base);
 		gl->bottom = arena_alloc(&g->arena, (l->n_bottom + 1) * sizeof *gl->bottom);
 		gl->top = arena_alloc(&g->arena, (l->n_top + 1) * sizeof *gl->top);
 		if (!gl->bottom || !gl->top)
@@ -151,8 +157,23 @@ graph_build(caffeopt_model *m, const char *const *pinned, size_t npinned, caffeo
 			gl->bottom[j] = v;
 			g->ver[v].nuses++;
 		}
+		if (!l->type || !*l->type) {
+			caffeopt_fail(err, m->prototxt_path, 0, 0, "layer '%s' has no type",
+			              l->name ? l->name : "");
+			goto fail;
+		}
 		for (j = 0; j < l->n_top; j++) {
 			struct gver *gv = &g->ver[g->nver];
+			int in_place = j < l->n_bottom && strcmp(l->bottom[j], l->top[j]) == 0;
+
+			/* Caffe's rule: a name is made once, or again only in place. */
+			if (!in_place && latest_get(&t, l->top[j]) >= 0) {
+				caffeopt_fail(err, m->prototxt_path, 0, 0,
+				              "layer '%s' (%s): top '%s' is already made by another layer "
+				              "(only in-place layers, with top %zu equal to bottom %zu, may reuse a name)",
+				              l->name, l->type, l->top[j], j, j);
+				goto fail;
+			}
 			gv->name = l->top[j];
 			gv->producer = (int)i;
 			gv->slot = (int)j;

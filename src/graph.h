@@ -35,6 +35,8 @@ struct gver {
 
 struct glayer {
 	enum kind kind;
+	int frozen;           /* carries fields kept as text (unknown to our
+	                         schema): passes never rewrite or remove it */
 	int *bottom;          /* version read by each bottom slot */
 	int *top;             /* version made by each top slot */
 };

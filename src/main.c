@@ -10,6 +10,7 @@
 
 #include "caffeopt/caffeopt.h"
 #include "config.h"
+#include "json.h"
 
 static const char *argv0 = "caffeopt";
 static int quiet;
@@ -206,22 +207,6 @@ parse_numbers(const char *s, double *v, size_t max, size_t *n)
 		s = end + 1;
 	}
 	return -1;
-}
-
-static void
-json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 struct run {

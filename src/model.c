@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "graph.h"
 #include "fileio.h"
 #include "model.h"
 #include "upgrade.h"
@@ -97,6 +98,7 @@ caffeopt_model_load(const struct caffeopt_load_options *o, caffeopt_error *err)
 {
 	caffeopt_model *m = calloc(1, sizeof *m);
 	Caffe__NetParameter *bin = NULL;
+	struct graph *g;
 	struct net_state st;
 	size_t i;
 
@@ -143,8 +145,10 @@ caffeopt_model_load(const struct caffeopt_load_options *o, caffeopt_error *err)
 	free(m->net->layer);
 	m->net->layer = NULL;
 	m->net->n_layer = 0;
-	if (validate_blobs(m, err) < 0)
+	/* Caffe's blob rules: the graph refuses what Caffe would. */
+	if (!(g = graph_build(m, NULL, 0, err)))
 		goto fail;
+	graph_free(g);
 
 	if (o->caffemodel) {
 		if (!(bin = caffemodel_read(o->caffemodel, err)))

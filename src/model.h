@@ -65,10 +65,6 @@ int deploy_model(caffeopt_model *m, const struct caffeopt_load_options *o,
 /* deploy.c: input:/input_dim/input_shape fields -> an Input layer first. */
 int input_fields_to_layer(caffeopt_model *m, caffeopt_error *err);
 
-/* validate.c: every bottom is made before it is read; no top is made
- * twice except in place.  0 or -1 naming the layer. */
-int validate_blobs(const caffeopt_model *m, caffeopt_error *err);
-
 /* bind.c: bind the weights of caffemodel net bin (upgraded, V2) to m's
  * layers by layer name as Caffe does.  path names bin in errors.  0 or -1. */
 int bind_weights(caffeopt_model *m, Caffe__NetParameter *bin, const char *path,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "passes.h"
 
 struct caffeopt_report {
@@ -125,22 +126,6 @@ caffeopt_report_print(const caffeopt_report *r, FILE *out, int verbose)
 	fprintf(out, "  params    %zu -> %zu\n", r->before.params, r->after.params);
 	fprintf(out, "  weights   %zu -> %zu bytes\n", r->before.weight_bytes, r->after.weight_bytes);
 	return ferror(out) ? -1 : 0;
-}
-
-static void
-json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 static void

@@ -19,6 +19,10 @@ try_remove(struct pass_ctx *cx, const struct graph *g, int i)
 		pass_refused(cx, l->name, "Dropout with %zu bottoms and %zu tops", l->n_bottom, l->n_top);
 		return 0;
 	}
+	if (g->layer[i].frozen) {
+		pass_refused(cx, l->name, "carries fields unknown to caffeopt's schema");
+		return 0;
+	}
 	u = g->layer[i].bottom[0];
 	v = g->layer[i].top[0];
 	if (g->ver[v].name == g->ver[u].name || strcmp(g->ver[v].name, g->ver[u].name) == 0) {
