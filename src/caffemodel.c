@@ -77,16 +77,43 @@ struct encoding {
 	Caffe__BlobProto *blobs;
 	Caffe__BlobProto **blobp;
 	Caffe__BlobShape *shapes;
+	Caffe__LayerParameter **copies;  /* stripped copies for keep_params */
+	size_t ncopies;
 };
+
+/* A deep copy of l without the text kept from unknown fields; NULL when
+ * out of memory. */
+static Caffe__LayerParameter *
+strip_copy(const Caffe__LayerParameter *l)
+{
+	size_t n = caffe__layer_parameter__get_packed_size(l);
+	uint8_t *buf = malloc(n ? n : 1);
+	Caffe__LayerParameter *c;
+
+	if (!buf)
+		return NULL;
+	caffe__layer_parameter__pack(l, buf);
+	c = caffe__layer_parameter__unpack(NULL, n, buf);
+	free(buf);
+	if (c)
+		textfmt_strip_unknown(&c->base);
+	return c;
+}
 
 static void
 encoding_free(struct encoding *e)
 {
+	size_t i;
+
 	free(e->layers);
 	free(e->layerp);
 	free(e->blobs);
 	free(e->blobp);
 	free(e->shapes);
+	for (i = 0; i < e->ncopies; i++)
+		if (e->copies[i])
+			caffe__layer_parameter__free_unpacked(e->copies[i], NULL);
+	free(e->copies);
 }
 
 uint8_t *
@@ -104,7 +131,9 @@ caffemodel_encode(const caffeopt_model *m, int keep_params, size_t *len, caffeop
 	e.blobs = calloc(nblobs + 1, sizeof *e.blobs);
 	e.blobp = calloc(nblobs + 1, sizeof *e.blobp);
 	e.shapes = calloc(nblobs + 1, sizeof *e.shapes);
-	if (!e.layers || !e.layerp || !e.blobs || !e.blobp || !e.shapes) {
+	e.copies = calloc(m->nlayers + 1, sizeof *e.copies);
+	e.ncopies = m->nlayers;
+	if (!e.layers || !e.layerp || !e.blobs || !e.blobp || !e.shapes || !e.copies) {
 		caffeopt_fail(err, NULL, 0, 0, "out of memory encoding the caffemodel");
 		goto out;
 	}
@@ -115,11 +144,16 @@ caffemodel_encode(const caffeopt_model *m, int keep_params, size_t *len, caffeop
 
 		if (!keep_params && ml->nblobs == 0)
 			continue;
-		if (keep_params) {
+		if (keep_params && textfmt_has_unknown(&ml->p->base)) {
+			/* Text kept verbatim from unknown fields never goes to binary:
+			 * a stripped deep copy (packed and unpacked) stands in. */
+			if (!(e.copies[nl] = strip_copy(ml->p))) {
+				caffeopt_fail(err, NULL, 0, 0, "out of memory encoding the caffemodel");
+				goto out;
+			}
+			*l = *e.copies[nl];
+		} else if (keep_params) {
 			*l = *ml->p;
-			/* Text kept verbatim from unknown fields never goes to binary. */
-			l->base.n_unknown_fields = 0;
-			l->base.unknown_fields = NULL;
 		} else {
 			caffe__layer_parameter__init(l);
 			l->name = ml->p->name;

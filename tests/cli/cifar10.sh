@@ -17,6 +17,13 @@ same_bytes "$SCRATCH/a.caffemodel" "$SCRATCH/b.caffemodel"
 expect_exit 0 "$CAFFEOPT" info -m "$SCRATCH/a.prototxt" -w "$SCRATCH/a.caffemodel"
 grep -q "^total: 26 layers, 29 weight blobs, 322316 parameters" "$SCRATCH/out" || { fail "info totals"; cat "$SCRATCH/out" >&2; }
 
+# --keep-layer-params keeps every layer field in the caffemodel.
+expect_exit 0 "$CAFFEOPT" optimize -q --disable all --keep-layer-params -m "$P" -w "$W" -o "$SCRATCH/k.prototxt" -W "$SCRATCH/k.caffemodel"
+"$PROTOC" -I/usr/include -I"$SRC/src/proto" --decode=caffe.NetParameter caffe.proto <"$SCRATCH/k.caffemodel" >"$SCRATCH/k.txt"
+grep -q 'kernel_size: 5' "$SCRATCH/k.txt" || fail "--keep-layer-params dropped convolution_param"
+"$PROTOC" -I/usr/include -I"$SRC/src/proto" --decode=caffe.NetParameter caffe.proto <"$SCRATCH/a.caffemodel" >"$SCRATCH/a.txt"
+grep -q 'kernel_size' "$SCRATCH/a.txt" && fail "a default caffemodel carries layer params"
+
 # TRAIN phase keeps the TRAIN data layer and drops the TEST-only accuracy.
 expect_exit 0 "$CAFFEOPT" optimize -q --phase train -m "$P" -o "$SCRATCH/t.prototxt"
 grep -q '"accuracy"' "$SCRATCH/t.prototxt" && fail "TRAIN net kept the TEST-only accuracy layer"
