@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "caffeopt/caffeopt.h"
 #include "config.h"
 #include "json.h"
+#include "meanfile.h"
 
 static const char *argv0 = "caffeopt";
 static int quiet;
@@ -79,7 +81,8 @@ static const char usage_optimize[] =
 	"      --stage NAME         a NetState stage (repeatable)\n"
 	"      --keep-layer-params  the caffemodel keeps every layer field, not only weights\n"
 	"      --keep-blob NAME     keep blob NAME as a network output (repeatable)\n"
-	"      --mean B,G,R         input mean to fold (fold-input; ini: mean_*)\n"
+	"      --mean B,G,R|FILE    input mean to fold: values, or a .npy/.binaryproto\n"
+	"                           averaged per channel (fold-input; ini: mean_*)\n"
 	"      --input-scale S      input scale to fold (fold-input; ini: input_scale)\n"
 	"      --report FILE.json   write the report as JSON too\n"
 	"  -q, --quiet              print errors only\n"
@@ -277,7 +280,7 @@ cmd_optimize(int argc, char **argv)
 	struct caffeopt_stats before, after;
 	struct config cfg = {0};
 	struct run r = {0};
-	const char *config_path = NULL, *report = NULL;
+	const char *config_path = NULL, *report = NULL, *mean_path = NULL;
 	const char *stages[MAX_LIST], *keep[MAX_LIST], *enable[MAX_LIST], *disable[MAX_LIST];
 	size_t nstages = 0, nkeep = 0, nenable = 0, ndisable = 0, npasses = caffeopt_pass_count(), i;
 	int *enabled = NULL;
@@ -319,8 +322,9 @@ cmd_optimize(int argc, char **argv)
 		case OPT_KEEP_BLOB: PUSH(keep, nkeep, "--keep-blob"); break;
 		case OPT_KEEP_PARAMS: so.keep_layer_params = 1; break;
 		case OPT_MEAN:
+			/* Numbers B,G,R, or a mean file (.npy or .binaryproto). */
 			if (parse_numbers(optarg, mean, 16, &nmean) < 0)
-				return usage_error("optimize", "--mean wants per-channel values B,G,R, got '%s'", optarg);
+				mean_path = optarg;
 			break;
 		case OPT_INPUT_SCALE: {
 			char *end;
@@ -379,7 +383,13 @@ cmd_optimize(int argc, char **argv)
 			ini_switch(cfg.merge_dropout, dropout, enabled);
 			ini_switch(cfg.merge_inplace_memory, inplace, enabled);
 		}
-		if (cfg.merge_input_mean == 1 && nmean == 0 && cfg.has_mean_rgb) {
+		if (cfg.merge_input_mean == 1 && nmean == 0 && !mean_path && cfg.mean_path &&
+		    access(cfg.mean_path, F_OK) == 0) {
+			mean_path = cfg.mean_path;
+		} else if (cfg.merge_input_mean == 1 && nmean == 0 && !mean_path && cfg.has_mean_rgb) {
+			if (cfg.mean_path && !quiet)
+				fprintf(stderr, "%s: note: %s: mean file %s does not exist; using mean_B, mean_G, mean_R\n",
+				        argv0, config_path, cfg.mean_path);
 			/* Caffe's channel order is B, G, R. */
 			mean[0] = cfg.mean_b;
 			mean[1] = cfg.mean_g;
@@ -401,6 +411,26 @@ cmd_optimize(int argc, char **argv)
 	for (i = 0; i < nenable; i++)
 		if ((rc = select_passes(enable[i], 1, enabled)))
 			goto out;
+	if (mean_path) {
+		struct meanfile mf;
+		if (meanfile_read(&mf, mean_path, &err) < 0) {
+			rc = fail(&err);
+			goto out;
+		}
+		if (mf.channels > 16) {
+			fprintf(stderr, "%s: %s: %zu channels; at most 16 can be folded\n", argv0, mean_path, mf.channels);
+			meanfile_free(&mf);
+			rc = 1;
+			goto out;
+		}
+		for (i = 0; i < mf.channels; i++)
+			mean[i] = mf.mean[i];
+		nmean = mf.channels;
+		if (!mf.constant && !quiet)
+			fprintf(stderr, "%s: warning: %s: the mean image is not constant per channel (off by up to %g); "
+			        "its per-channel average is folded\n", argv0, mean_path, mf.max_dev);
+		meanfile_free(&mf);
+	}
 	rc = 2;
 	if (!r.prototxt) {
 		usage_error("optimize", "no input prototxt: give -m or a config with original_prototxt_path");
