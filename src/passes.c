@@ -11,6 +11,7 @@
 
 const struct pass_info pass_table[] = {
 	{"remove-dropout", remove_dropout, 1, "Dropout is the identity at TEST: readers read its input"},
+	{"remove-identity", remove_identity, 1, "layers that copy their input (Split of one, Concat of one, k=1 pooling, ...)"},
 	{NULL, NULL, 0, NULL},
 };
 
