@@ -67,6 +67,10 @@ blob_from_proto(struct wblob *b, const Caffe__BlobProto *p, const char *path,
 		b->ndim = (int)p->shape->n_dim;
 		for (i = 0; i < p->shape->n_dim; i++)
 			b->shape[i] = p->shape->dim[i];
+	} else if (!p->has_num && !p->has_channels && !p->has_height && !p->has_width) {
+		/* Caffe writes a 0-axis blob (a shared PReLU slope) with no shape
+		 * at all: one value. */
+		b->ndim = 0;
 	} else {
 		b->ndim = 4;
 		b->legacy = 1;
@@ -204,6 +208,49 @@ check_shapes(struct mlayer *ml, const char *path, caffeopt_error *err)
 	}
 }
 
+/* 1 when caffemodel layer j is the one some prototxt layer bound: a layer
+ * of its name exists and no later caffemodel layer has that name. */
+static int
+bound(const caffeopt_model *m, const Caffe__NetParameter *bin, size_t j)
+{
+	const char *name = bin->layer[j]->name;
+	size_t i;
+
+	if (!name)
+		return 0;
+	for (i = j + 1; i < bin->n_layer; i++)
+		if (bin->layer[i]->name && strcmp(bin->layer[i]->name, name) == 0)
+			return 0;
+	for (i = 0; i < m->nlayers; i++)
+		if (strcmp(m->layers[i].p->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Totals of the input caffemodel, for prune-weights' report. */
+static void
+count_input(caffeopt_model *m, const Caffe__NetParameter *bin)
+{
+	size_t j, k;
+
+	m->in_layers = bin->n_layer;
+	for (j = 0; j < bin->n_layer; j++) {
+		const Caffe__LayerParameter *l = bin->layer[j];
+		size_t n = 0;
+
+		if (l->n_blobs == 0)
+			continue;
+		for (k = 0; k < l->n_blobs; k++)
+			n += l->blobs[k]->n_data ? l->blobs[k]->n_data : l->blobs[k]->n_double_data;
+		m->in_weight_layers++;
+		m->in_params += n;
+		if (!bound(m, bin, j)) {
+			m->unbound_layers++;
+			m->unbound_params += n;
+		}
+	}
+}
+
 int
 bind_weights(caffeopt_model *m, Caffe__NetParameter *bin, const char *path, caffeopt_error *err)
 {
@@ -248,6 +295,7 @@ bind_weights(caffeopt_model *m, Caffe__NetParameter *bin, const char *path, caff
 		if (check_shapes(ml, path, err) < 0)
 			return -1;
 	}
+	count_input(m, bin);
 	m->has_weights = 1;
 	return 0;
 }

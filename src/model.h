@@ -32,6 +32,12 @@ struct caffeopt_model {
 	size_t nlayers;
 	struct mlayer *layers;
 	int has_weights;           /* a caffemodel was bound */
+	/* bind.c: what the input caffemodel held, for prune-weights' report */
+	size_t in_layers;          /* its layers */
+	size_t in_weight_layers;   /* of them, layers with blobs */
+	size_t in_params;          /* values in their blobs */
+	size_t unbound_layers;     /* layers with blobs no prototxt layer took */
+	size_t unbound_params;     /* values in those */
 	char *prototxt_path;
 	char *caffemodel_path;
 	caffeopt_warn_fn warn;
