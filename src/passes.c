@@ -13,6 +13,8 @@ const struct pass_info pass_table[] = {
 	{"remove-dropout", remove_dropout, 1, "Dropout is the identity at TEST: readers read its input"},
 	{"remove-identity", remove_identity, 1, "layers that copy their input (Split of one, Concat of one, k=1 pooling, ...)"},
 	{"normalize", normalize, 1, "transposed InnerProduct, depthwise conv types, shared PReLU to standard forms"},
+	{"fold-affine", fold_affine, 1, "BatchNorm/Scale/Bias/Power chains into the Convolution/InnerProduct before"},
+	{"merge-affine", merge_affine, 1, "leftover affine chains into one Scale with bias"},
 	{"fold-input", fold_input, 0, "input mean and scale into the input's readers (needs --mean/--input-scale)"},
 	{"inplace", inplace, 1, "activations and affine layers in place when their input has no other reader"},
 	{"prune-weights", prune_weights, 1, "the caffemodel keeps only layers of the written prototxt"},
