@@ -31,7 +31,6 @@ producer_ok(const caffeopt_model *m, int p, struct producer *pr, char *why, size
 	const struct mlayer *ml = &m->layers[p];
 	const Caffe__LayerParameter *l = ml->p;
 	int has_bias;
-	size_t k;
 
 	memset(pr, 0, sizeof *pr);
 	pr->kind = kind_of(l->type);
@@ -39,11 +38,10 @@ producer_ok(const caffeopt_model *m, int p, struct producer *pr, char *why, size
 		snprintf(why, nwhy, "it has %zu bottoms and %zu tops sharing its weights", l->n_bottom, l->n_top);
 		return 0;
 	}
-	for (k = 0; k < l->n_param; k++)
-		if (l->param[k]->name && l->param[k]->name[0]) {
-			snprintf(why, nwhy, "its weights are shared (param name '%s')", l->param[k]->name);
-			return 0;
-		}
+	if (pass_shared_param(l)) {
+		snprintf(why, nwhy, "its weights are shared (param name '%s')", pass_shared_param(l));
+		return 0;
+	}
 	if (pr->kind == KIND_INNER_PRODUCT) {
 		pr->ip = l->inner_product_param;
 		if (!pr->ip || !pr->ip->has_num_output || pr->ip->num_output == 0) {

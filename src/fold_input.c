@@ -142,17 +142,6 @@ padded(const Caffe__ConvolutionParameter *c)
 	return c->pad_h || c->pad_w;
 }
 
-static int
-shares_params(const Caffe__LayerParameter *l)
-{
-	size_t k;
-
-	for (k = 0; k < l->n_param; k++)
-		if (l->param[k]->name && l->param[k]->name[0])
-			return 1;
-	return 0;
-}
-
 /* Check that layer `layer` can absorb the fold and describe its weights.
  * 0 or -1 with the reason. */
 static int
@@ -181,7 +170,7 @@ check_reader(struct pass_ctx *cx, const struct graph *g, const struct image *im,
 		return caffeopt_fail(cx->err, path, 0, 0,
 		                     "fold-input: layer '%s' reads the input '%s' and carries fields unknown to "
 		                     "caffeopt's schema", l->name, name);
-	if (shares_params(l))
+	if (pass_shared_param(l))
 		return caffeopt_fail(cx->err, path, 0, 0,
 		                     "fold-input: layer '%s' reads the input '%s' and shares its weights by name",
 		                     l->name, name);

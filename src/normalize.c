@@ -16,25 +16,13 @@
 #include "pass.h"
 #include "textfmt.h"
 
-/* 1 when a ParamSpec of l names its blob for sharing with another layer. */
-static int
-shares_params(const Caffe__LayerParameter *l)
-{
-	size_t k;
-
-	for (k = 0; k < l->n_param; k++)
-		if (l->param[k]->name && l->param[k]->name[0])
-			return 1;
-	return 0;
-}
-
 /* Why layer l cannot be rewritten at all, or NULL. */
 static const char *
 untouchable(const struct mlayer *ml)
 {
 	if (textfmt_has_unknown(&ml->p->base))
 		return "it carries fields unknown to caffeopt's schema";
-	if (shares_params(ml->p))
+	if (pass_shared_param(ml->p))
 		return "it shares parameters by name with another layer";
 	return NULL;
 }
@@ -164,7 +152,6 @@ shared_prelu_to_relu(struct pass_ctx *cx, struct mlayer *ml)
 	Caffe__ReLUParameter *r = l->relu_param;
 	const char *why;
 	float slope;
-	size_t k;
 
 	if ((why = untouchable(ml))) {
 		pass_refused(cx, l->name, "kept as PReLU: %s", why);
@@ -192,15 +179,7 @@ shared_prelu_to_relu(struct pass_ctx *cx, struct mlayer *ml)
 	if (l->prelu_param)
 		protobuf_c_message_free_unpacked(&l->prelu_param->base, NULL);
 	l->prelu_param = NULL;
-	wblobs_free(ml->blobs, ml->nblobs);
-	ml->blobs = NULL;
-	ml->nblobs = 0;
-	/* Caffe refuses more ParamSpecs than blobs, and a ReLU has none. */
-	for (k = 0; k < l->n_param; k++)
-		protobuf_c_message_free_unpacked(&l->param[k]->base, NULL);
-	free(l->param);
-	l->param = NULL;
-	l->n_param = 0;
+	pass_drop_weights(ml);
 	pass_fired(cx, l->name, "PReLU with one shared slope -> ReLU with negative_slope %.9g", slope);
 	return 1;
 }

@@ -72,6 +72,14 @@ int pass_redirect_readers(struct pass_ctx *cx, const struct graph *g, int v,
 /* Set a LayerParameter string field (top/bottom/name) to a copy of s. */
 int pass_set_string(char **field, const char *s);
 
+/* The name under which a ParamSpec of l shares a blob with other layers,
+ * or NULL when l shares none (its weights may then be rewritten). */
+const char *pass_shared_param(const Caffe__LayerParameter *l);
+
+/* Drop layer ml's weight blobs and its ParamSpecs (Caffe refuses more
+ * ParamSpecs than blobs). */
+void pass_drop_weights(struct mlayer *ml);
+
 /* Passes, in the order they run (passes.c). */
 int remove_dropout(struct pass_ctx *cx);
 int remove_identity(struct pass_ctx *cx);

@@ -102,6 +102,33 @@ pass_redirect_readers(struct pass_ctx *cx, const struct graph *g, int v, const c
 	return 0;
 }
 
+const char *
+pass_shared_param(const Caffe__LayerParameter *l)
+{
+	size_t k;
+
+	for (k = 0; k < l->n_param; k++)
+		if (l->param[k]->name && l->param[k]->name[0])
+			return l->param[k]->name;
+	return NULL;
+}
+
+void
+pass_drop_weights(struct mlayer *ml)
+{
+	Caffe__LayerParameter *l = ml->p;
+	size_t k;
+
+	wblobs_free(ml->blobs, ml->nblobs);
+	ml->blobs = NULL;
+	ml->nblobs = 0;
+	for (k = 0; k < l->n_param; k++)
+		protobuf_c_message_free_unpacked(&l->param[k]->base, NULL);
+	free(l->param);
+	l->param = NULL;
+	l->n_param = 0;
+}
+
 void
 pass_logs_free(struct pass_log *logs, size_t n)
 {

@@ -29,7 +29,7 @@ int
 prune_weights(struct pass_ctx *cx)
 {
 	caffeopt_model *m = cx->m;
-	size_t i, k, out_layers = 0, out_values = 0;
+	size_t i, out_layers = 0, out_values = 0;
 	long long fewer_layers, fewer_bytes;
 
 	if (!m->has_weights)
@@ -42,15 +42,7 @@ prune_weights(struct pass_ctx *cx)
 		if (ml->nblobs > 0 && want == 0) {
 			pass_fired(cx, l->name, "%zu weight blob%s (%zu values) dropped: a %s layer has none",
 			           ml->nblobs, ml->nblobs == 1 ? "" : "s", values(ml), l->type);
-			wblobs_free(ml->blobs, ml->nblobs);
-			ml->blobs = NULL;
-			ml->nblobs = 0;
-			/* Caffe refuses more ParamSpecs than blobs. */
-			for (k = 0; k < l->n_param; k++)
-				protobuf_c_message_free_unpacked(&l->param[k]->base, NULL);
-			free(l->param);
-			l->param = NULL;
-			l->n_param = 0;
+			pass_drop_weights(ml);
 		} else if (ml->nblobs > 0 && want > 0 && (size_t)want != ml->nblobs) {
 			/* An earlier pass left the layer inconsistent; which blob to
 			 * drop is not ours to guess. */
