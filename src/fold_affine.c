@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "absorb.h"
 #include "affine.h"
 #include "pass.h"
 
@@ -294,6 +295,8 @@ try_fold(struct pass_ctx *cx, const struct graph *g, int p)
 		goto oom;
 	last = l->top[0];  /* the old string goes with the chain */
 	pass_fired(cx, l->name, "folded %s into %s", list, l->name);
+	for (k = 0; k < nchain; k++)
+		model_absorb(m, l->name, m->layers[chain[k]].p->name, m->layers[chain[k]].p->type);
 	for (k = nchain; k-- > 0;)
 		model_remove_layer(m, (size_t)chain[k]);
 

@@ -10,44 +10,14 @@
 #include <unistd.h>
 
 #include "caffeopt/caffeopt.h"
+#include "cli_graph.h"
+#include "cli.h"
 #include "config.h"
 #include "json.h"
 #include "meanfile.h"
+#include "report_html.h"
 
 static const char *argv0 = "caffeopt";
-static int quiet;
-
-static void
-warn_cb(void *ctx, const char *msg)
-{
-	(void)ctx;
-	if (!quiet)
-		fprintf(stderr, "%s: warning: %s\n", argv0, msg);
-}
-
-/* Print "caffeopt: <error>" and return 1. */
-static int
-fail(const caffeopt_error *e)
-{
-	char buf[2200];
-
-	fprintf(stderr, "%s: %s\n", argv0, caffeopt_error_text(e, buf, sizeof buf));
-	return 1;
-}
-
-/* Print "caffeopt: <cmd>: <msg>", a usage hint, and return 2. */
-static int
-usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: %s: ", argv0, cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s: try '%s %s --help'\n", argv0, argv0, cmd);
-	return 2;
-}
 
 static const char usage_main[] =
 	"usage: caffeopt COMMAND [OPTIONS]\n"
@@ -58,6 +28,7 @@ static const char usage_main[] =
 	"  optimize   load, upgrade, filter, bind, rewrite and write a model\n"
 	"  convert    convert a NetParameter between text and binary\n"
 	"  info       print layers, blobs, weight shapes and parameter counts\n"
+	"  graph      draw the network (SVG, PNG, dot), before or after the passes\n"
 	"\n"
 	"  caffeopt COMMAND --help   options of one command\n"
 	"  caffeopt --version        the version\n";
@@ -85,7 +56,8 @@ static const char usage_optimize[] =
 	"                           averaged per channel (fold-input; ini: mean_*)\n"
 	"      --input-scale S      input scale to fold (fold-input; ini: input_scale)\n"
 	"      --report FILE.json   write the report as JSON too\n"
-	"  -q, --quiet              print errors only\n"
+	"      --report-html FILE.html  one page: pictures before and after, totals, passes\n"
+	"  -q, --cli_quiet              print errors only\n"
 	"  -v, --verbose            print the layer table of the result\n"
 	"  -h, --help               this text\n";
 
@@ -110,74 +82,8 @@ static const char usage_info[] =
 enum {
 	OPT_ENABLE = 256, OPT_DISABLE, OPT_DEPLOY, OPT_INPUT_SHAPE, OPT_INPUT_LAYER,
 	OPT_PHASE, OPT_LEVEL, OPT_STAGE, OPT_KEEP_PARAMS, OPT_REPORT, OPT_TO,
-	OPT_KEEP_BLOB, OPT_MEAN, OPT_INPUT_SCALE
+	OPT_KEEP_BLOB, OPT_MEAN, OPT_INPUT_SCALE, OPT_REPORT_HTML
 };
-
-static int
-parse_phase(const char *s, int *train)
-{
-	if (strcmp(s, "test") == 0 || strcmp(s, "TEST") == 0)
-		*train = 0;
-	else if (strcmp(s, "train") == 0 || strcmp(s, "TRAIN") == 0)
-		*train = 1;
-	else
-		return -1;
-	return 0;
-}
-
-/* "1,3,32,32" -> shape; -1 unless four positive integers. */
-static int
-parse_shape(const char *s, long shape[4])
-{
-	int i;
-	char *end;
-
-	for (i = 0; i < 4; i++) {
-		errno = 0;
-		shape[i] = strtol(s, &end, 10);
-		if (errno || end == s || shape[i] <= 0 || shape[i] > 1L << 20)
-			return -1;
-		s = end;
-		if (i < 3) {
-			if (*s != ',' && *s != 'x')
-				return -1;
-			s++;
-		}
-	}
-	return *s ? -1 : 0;
-}
-
-/* Apply a comma list of pass names to enabled[] (value 0 or 1); "all" names
- * every pass.  Returns 0, or 2 after a usage error. */
-static int
-select_passes(const char *list, int value, int *enabled)
-{
-	char *copy = strdup(list), *tok, *save = NULL;
-	size_t n = caffeopt_pass_count(), i;
-	int rc = 0;
-
-	if (!copy)
-		return 2;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int k = caffeopt_pass_index(tok);
-		if (strcmp(tok, "all") == 0) {
-			for (i = 0; i < n; i++)
-				enabled[i] = value;
-			continue;
-		}
-		if (k < 0) {
-			fprintf(stderr, "%s: optimize: unknown pass '%s'; passes:", argv0, tok);
-			for (i = 0; i < n; i++)
-				fprintf(stderr, " %s", caffeopt_pass_name(i));
-			fputc('\n', stderr);
-			rc = 2;
-			break;
-		}
-		enabled[k] = value;
-	}
-	free(copy);
-	return rc;
-}
 
 /* An ini switch (-1 unset, 0 no, 1 yes) applied to the named passes. */
 static void
@@ -270,7 +176,8 @@ cmd_optimize(int argc, char **argv)
 		{"mean", required_argument, 0, OPT_MEAN},
 		{"input-scale", required_argument, 0, OPT_INPUT_SCALE},
 		{"report", required_argument, 0, OPT_REPORT},
-		{"quiet", no_argument, 0, 'q'},
+		{"report-html", required_argument, 0, OPT_REPORT_HTML},
+		{"cli_quiet", no_argument, 0, 'q'},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
@@ -289,12 +196,14 @@ cmd_optimize(int argc, char **argv)
 	int has_scale = 0;
 	caffeopt_model *m = NULL;
 	caffeopt_report *rep = NULL;
+	const char *report_html = NULL;
+	struct report_html *html = NULL;
 	caffeopt_error err;
 	int c, verbose = 0, rc = 1;
 
 #define PUSH(list, n, what) do { \
 		if ((n) == MAX_LIST) \
-			return usage_error("optimize", "too many %s options", what); \
+			return cli_usage("optimize", "too many %s options", what); \
 		(list)[(n)++] = optarg; \
 	} while (0)
 	while ((c = getopt_long(argc, argv, "m:w:o:W:c:qvh", opts, NULL)) != -1) {
@@ -308,14 +217,14 @@ cmd_optimize(int argc, char **argv)
 		case OPT_DISABLE: PUSH(disable, ndisable, "--disable"); break;
 		case OPT_DEPLOY: r.deploy = 1; break;
 		case OPT_INPUT_SHAPE:
-			if (parse_shape(optarg, r.shape) < 0)
-				return usage_error("optimize", "--input-shape wants N,C,H,W with positive integers, got '%s'", optarg);
+			if (cli_parse_shape(optarg, r.shape) < 0)
+				return cli_usage("optimize", "--input-shape wants N,C,H,W with positive integers, got '%s'", optarg);
 			r.has_shape = 1;
 			break;
 		case OPT_INPUT_LAYER: lo.input_layer = 1; break;
 		case OPT_PHASE:
-			if (parse_phase(optarg, &lo.train) < 0)
-				return usage_error("optimize", "--phase wants test or train, got '%s'", optarg);
+			if (cli_parse_phase(optarg, &lo.train) < 0)
+				return cli_usage("optimize", "--phase wants test or train, got '%s'", optarg);
 			break;
 		case OPT_LEVEL: lo.level = atoi(optarg); break;
 		case OPT_STAGE: PUSH(stages, nstages, "--stage"); break;
@@ -330,12 +239,13 @@ cmd_optimize(int argc, char **argv)
 			char *end;
 			scale = strtod(optarg, &end);
 			if (end == optarg || *end || !(scale == scale) || scale == 0)
-				return usage_error("optimize", "--input-scale wants a non-zero number, got '%s'", optarg);
+				return cli_usage("optimize", "--input-scale wants a non-zero number, got '%s'", optarg);
 			has_scale = 1;
 			break;
 		}
 		case OPT_REPORT: report = optarg; break;
-		case 'q': quiet = 1; break;
+		case OPT_REPORT_HTML: report_html = optarg; break;
+		case 'q': cli_quiet = 1; break;
 		case 'v': verbose = 1; break;
 		case 'h':
 			fputs(usage_optimize, stdout);
@@ -344,24 +254,24 @@ cmd_optimize(int argc, char **argv)
 				printf("  %c %-16s %s\n", caffeopt_pass_default(i) ? '*' : ' ',
 				       caffeopt_pass_name(i), caffeopt_pass_summary(i));
 			return 0;
-		default: return usage_error("optimize", "bad option");
+		default: return cli_usage("optimize", "bad option");
 		}
 	}
 #undef PUSH
 	if (optind < argc)
-		return usage_error("optimize", "unexpected argument '%s'", argv[optind]);
+		return cli_usage("optimize", "unexpected argument '%s'", argv[optind]);
 	if (!(enabled = calloc(npasses + 1, sizeof *enabled)))
 		return 1;
 	for (i = 0; i < npasses; i++)
 		enabled[i] = caffeopt_pass_default(i);
 	if (config_path) {
 		if (config_read(&cfg, config_path, &err) < 0) {
-			rc = fail(&err);
+			rc = cli_fail(&err);
 			goto out;
 		}
 		for (i = 0; i < cfg.nwarnings; i++)
-			warn_cb(NULL, cfg.warnings[i]);
-		if (cfg.saw_pycaffe && !quiet)
+			cli_warn(NULL, cfg.warnings[i]);
+		if (cfg.saw_pycaffe && !cli_quiet)
 			fprintf(stderr, "%s: note: %s: pycaffe_path is ignored; caffeopt needs no Caffe\n",
 			        argv0, config_path);
 		if (!r.prototxt) r.prototxt = cfg.prototxt;
@@ -387,7 +297,7 @@ cmd_optimize(int argc, char **argv)
 		    access(cfg.mean_path, F_OK) == 0) {
 			mean_path = cfg.mean_path;
 		} else if (cfg.merge_input_mean == 1 && nmean == 0 && !mean_path && cfg.has_mean_rgb) {
-			if (cfg.mean_path && !quiet)
+			if (cfg.mean_path && !cli_quiet)
 				fprintf(stderr, "%s: note: %s: mean file %s does not exist; using mean_B, mean_G, mean_R\n",
 				        argv0, config_path, cfg.mean_path);
 			/* Caffe's channel order is B, G, R. */
@@ -406,15 +316,15 @@ cmd_optimize(int argc, char **argv)
 		}
 	}
 	for (i = 0; i < ndisable; i++)
-		if ((rc = select_passes(disable[i], 0, enabled)))
+		if ((rc = cli_select_passes("optimize", disable[i], 0, enabled)))
 			goto out;
 	for (i = 0; i < nenable; i++)
-		if ((rc = select_passes(enable[i], 1, enabled)))
+		if ((rc = cli_select_passes("optimize", enable[i], 1, enabled)))
 			goto out;
 	if (mean_path) {
 		struct meanfile mf;
 		if (meanfile_read(&mf, mean_path, &err) < 0) {
-			rc = fail(&err);
+			rc = cli_fail(&err);
 			goto out;
 		}
 		if (mf.channels > 16) {
@@ -426,22 +336,22 @@ cmd_optimize(int argc, char **argv)
 		for (i = 0; i < mf.channels; i++)
 			mean[i] = mf.mean[i];
 		nmean = mf.channels;
-		if (!mf.constant && !quiet)
+		if (!mf.constant && !cli_quiet)
 			fprintf(stderr, "%s: warning: %s: the mean image is not constant per channel (off by up to %g); "
 			        "its per-channel average is folded\n", argv0, mean_path, mf.max_dev);
 		meanfile_free(&mf);
 	}
 	rc = 2;
 	if (!r.prototxt) {
-		usage_error("optimize", "no input prototxt: give -m or a config with original_prototxt_path");
+		cli_usage("optimize", "no input prototxt: give -m or a config with original_prototxt_path");
 		goto out;
 	}
 	if (!r.out_prototxt && !r.out_caffemodel) {
-		usage_error("optimize", "no output: give -o and/or -W (or optimized_*_path in the config)");
+		cli_usage("optimize", "no output: give -o and/or -W (or optimized_*_path in the config)");
 		goto out;
 	}
 	if (r.out_caffemodel && !r.caffemodel) {
-		usage_error("optimize", "-W needs an input caffemodel (-w)");
+		cli_usage("optimize", "-W needs an input caffemodel (-w)");
 		goto out;
 	}
 	rc = 1;
@@ -450,12 +360,12 @@ cmd_optimize(int argc, char **argv)
 	lo.caffemodel = r.caffemodel;
 	lo.stages = stages;
 	lo.nstages = nstages;
-	lo.warn = warn_cb;
+	lo.warn = cli_warn;
 	lo.deploy = r.deploy;
 	lo.has_input_shape = r.has_shape;
 	memcpy(lo.input_shape, r.shape, sizeof r.shape);
 	if (!(m = caffeopt_model_load(&lo, &err))) {
-		rc = fail(&err);
+		rc = cli_fail(&err);
 		goto out;
 	}
 	oo.enabled = enabled;
@@ -465,18 +375,29 @@ cmd_optimize(int argc, char **argv)
 	oo.nmean = nmean;
 	oo.has_input_scale = has_scale;
 	oo.input_scale = scale;
+	/* The HTML report pictures the net before the passes rewrite it. */
+	if (report_html && !(html = report_html_begin(m, r.prototxt, &err))) {
+		rc = cli_fail(&err);
+		goto out;
+	}
 	if (caffeopt_optimize(m, &oo, &rep, &err) < 0) {
-		rc = fail(&err);
+		rc = cli_fail(&err);
 		goto out;
 	}
 	so.prototxt = r.out_prototxt;
 	so.caffemodel = r.out_caffemodel;
 	if (caffeopt_model_save(m, &so, &err) < 0) {
-		rc = fail(&err);
+		rc = cli_fail(&err);
+		goto out;
+	}
+	/* --verify figures go in with report_html_verify_row and
+	 * report_html_verify_verdict before this write. */
+	if (html && report_html_write(html, m, rep, report_html, &err) < 0) {
+		rc = cli_fail(&err);
 		goto out;
 	}
 	rc = 0;
-	if (!quiet) {
+	if (!cli_quiet) {
 		caffeopt_report_stats(rep, &before, &after);
 		printf("caffeopt optimize\n");
 		printf("  input     %s%s%s\n", r.prototxt, r.caffemodel ? " + " : "", r.caffemodel ? r.caffemodel : "");
@@ -488,12 +409,15 @@ cmd_optimize(int argc, char **argv)
 			printf("  wrote     %s\n", r.out_prototxt);
 		if (r.out_caffemodel)
 			printf("  wrote     %s\n", r.out_caffemodel);
+		if (report_html)
+			printf("  wrote     %s\n", report_html);
 		if (verbose)
 			caffeopt_model_info(m, stdout);
 	}
 	if (report)
 		rc = write_report(report, &r, rep);
 out:
+	report_html_free(html);
 	caffeopt_report_free(rep);
 	caffeopt_model_free(m);
 	config_free(&cfg);
@@ -506,7 +430,7 @@ cmd_convert(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"to", required_argument, 0, OPT_TO},
-		{"quiet", no_argument, 0, 'q'},
+		{"cli_quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	enum caffeopt_format to = CAFFEOPT_AUTO;
@@ -521,17 +445,17 @@ cmd_convert(int argc, char **argv)
 			else if (strcmp(optarg, "binary") == 0)
 				to = CAFFEOPT_BINARY;
 			else
-				return usage_error("convert", "--to wants text or binary, got '%s'", optarg);
+				return cli_usage("convert", "--to wants text or binary, got '%s'", optarg);
 			break;
-		case 'q': quiet = 1; break;
+		case 'q': cli_quiet = 1; break;
 		case 'h': fputs(usage_convert, stdout); return 0;
-		default: return usage_error("convert", "bad option");
+		default: return cli_usage("convert", "bad option");
 		}
 	}
 	if (argc - optind != 2)
-		return usage_error("convert", "wants IN and OUT");
-	if (caffeopt_convert(argv[optind], argv[optind + 1], to, warn_cb, NULL, &err) < 0)
-		return fail(&err);
+		return cli_usage("convert", "wants IN and OUT");
+	if (caffeopt_convert(argv[optind], argv[optind + 1], to, cli_warn, NULL, &err) < 0)
+		return cli_fail(&err);
 	return 0;
 }
 
@@ -554,20 +478,20 @@ cmd_info(int argc, char **argv)
 		case 'm': lo.prototxt = optarg; break;
 		case 'w': lo.caffemodel = optarg; break;
 		case OPT_PHASE:
-			if (parse_phase(optarg, &lo.train) < 0)
-				return usage_error("info", "--phase wants test or train, got '%s'", optarg);
+			if (cli_parse_phase(optarg, &lo.train) < 0)
+				return cli_usage("info", "--phase wants test or train, got '%s'", optarg);
 			break;
 		case 'h': fputs(usage_info, stdout); return 0;
-		default: return usage_error("info", "bad option");
+		default: return cli_usage("info", "bad option");
 		}
 	}
 	if (optind < argc)
-		return usage_error("info", "unexpected argument '%s'", argv[optind]);
+		return cli_usage("info", "unexpected argument '%s'", argv[optind]);
 	if (!lo.prototxt)
-		return usage_error("info", "no prototxt: give -m");
-	lo.warn = warn_cb;
+		return cli_usage("info", "no prototxt: give -m");
+	lo.warn = cli_warn;
 	if (!(m = caffeopt_model_load(&lo, &err)))
-		return fail(&err);
+		return cli_fail(&err);
 	rc = caffeopt_model_info(m, stdout) < 0;
 	caffeopt_model_free(m);
 	return rc;
@@ -583,6 +507,7 @@ main(int argc, char **argv)
 		{"optimize", cmd_optimize},
 		{"convert", cmd_convert},
 		{"info", cmd_info},
+		{"graph", cmd_graph},
 	};
 	size_t i;
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "absorb.h"
 #include "affine.h"
 #include "pass.h"
 
@@ -244,6 +245,8 @@ try_merge(struct pass_ctx *cx, const struct graph *g, int i, struct seen *seen)
 		pass_fired(cx, name, "BatchNorm became one %s", kind);
 	else
 		pass_fired(cx, name, "merged %s into one %s", list, kind);
+	for (k = 0; k < nchain; k++)
+		model_absorb(m, name, m->layers[chain[k]].p->name, m->layers[chain[k]].p->type);
 	first_bottom = nl->bottom[0];  /* the old strings go with the chain */
 	last_top = nl->top[0];
 	/* chain[] holds indices from before the insertion at `at`. */

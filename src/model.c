@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "absorb.h"
 #include "filter.h"
 #include "graph.h"
 #include "fileio.h"
@@ -63,6 +64,7 @@ caffeopt_model_free(caffeopt_model *m)
 	while (m->nlayers > 0)
 		model_remove_layer(m, m->nlayers - 1);
 	free(m->layers);
+	absorb_free(m->absorbed);
 	if (m->net)
 		protobuf_c_message_free_unpacked(&m->net->base, NULL);
 	free(m->prototxt_path);

@@ -26,6 +26,8 @@ struct mlayer {
 	struct wblob *blobs;       /* malloc'd array */
 };
 
+struct absorb_log;  /* absorb.h */
+
 struct caffeopt_model {
 	Caffe__NetParameter *net;  /* net-level fields; its layer array is empty
 	                              while loaded: the layers live in `layers` */
@@ -42,6 +44,7 @@ struct caffeopt_model {
 	char *caffemodel_path;
 	caffeopt_warn_fn warn;
 	void *warn_ctx;
+	struct absorb_log *absorbed;  /* layers folded into others (absorb.h), or NULL */
 };
 
 /* Report a warning through the model's callback, printf style. */

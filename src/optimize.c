@@ -104,6 +104,30 @@ caffeopt_report_stats(const caffeopt_report *r, struct caffeopt_stats *before,
 	*after = r->after;
 }
 
+size_t
+caffeopt_report_npasses(const caffeopt_report *r)
+{
+	return r->npasses;
+}
+
+const char *
+caffeopt_report_pass(const caffeopt_report *r, size_t i, int *ran, size_t *nnotes)
+{
+	*ran = r->ran[i];
+	*nnotes = r->logs[i].nnotes;
+	return r->logs[i].pass;
+}
+
+int
+caffeopt_report_note(const caffeopt_report *r, size_t i, size_t k, const char **layer, const char **text)
+{
+	const struct pass_note *n = &r->logs[i].notes[k];
+
+	*layer = n->layer;
+	*text = n->text;
+	return n->refused;
+}
+
 int
 caffeopt_report_print(const caffeopt_report *r, FILE *out, int verbose)
 {

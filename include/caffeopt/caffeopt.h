@@ -98,6 +98,16 @@ void caffeopt_report_stats(const caffeopt_report *r, struct caffeopt_stats *befo
                            struct caffeopt_stats *after);
 void caffeopt_report_free(caffeopt_report *r);
 
+/* The report pass by pass, for callers that lay it out themselves (the
+ * HTML report): how many passes (all of the table, run or not); pass i's
+ * name, whether it ran and how many notes it left; note k of pass i, 1 when
+ * it is a refusal, with the layer it is about and what happened or why
+ * not.  Strings belong to r. */
+size_t caffeopt_report_npasses(const caffeopt_report *r);
+const char *caffeopt_report_pass(const caffeopt_report *r, size_t i, int *ran, size_t *nnotes);
+int caffeopt_report_note(const caffeopt_report *r, size_t i, size_t k, const char **layer,
+                         const char **text);
+
 enum caffeopt_format { CAFFEOPT_AUTO, CAFFEOPT_TEXT, CAFFEOPT_BINARY };
 
 /* Convert a NetParameter (or BlobProto for .binaryproto) between text and
