@@ -12,6 +12,8 @@
 #include "caffeopt/caffeopt.h"
 #include "cli_graph.h"
 #include "cli.h"
+#include "cli_run.h"
+#include "engine.h"
 #include "config.h"
 #include "json.h"
 #include "meanfile.h"
@@ -29,6 +31,9 @@ static const char usage_main[] =
 	"  convert    convert a NetParameter between text and binary\n"
 	"  info       print layers, blobs, weight shapes and parameter counts\n"
 	"  graph      draw the network (SVG, PNG, dot), before or after the passes\n"
+	"  run        run a model's forward pass (.npy in and out)\n"
+	"  verify     check that two models compute the same outputs\n"
+	"  bench      time one or two models' forward passes\n"
 	"\n"
 	"  caffeopt COMMAND --help   options of one command\n"
 	"  caffeopt --version        the version\n";
@@ -56,6 +61,9 @@ static const char usage_optimize[] =
 	"                           averaged per channel (fold-input; ini: mean_*)\n"
 	"      --input-scale S      input scale to fold (fold-input; ini: input_scale)\n"
 	"      --report FILE.json   write the report as JSON too\n"
+	"      --verify             run source and result in the engine on seeded inputs;\n"
+	"                           write nothing when an output differs beyond --tol\n"
+	"      --tol T              --verify's tolerance, relative to max |output| (1e-4)\n"
 	"      --report-html FILE.html  one page: pictures before and after, totals, passes\n"
 	"  -q, --cli_quiet              print errors only\n"
 	"  -v, --verbose            print the layer table of the result\n"
@@ -82,7 +90,7 @@ static const char usage_info[] =
 enum {
 	OPT_ENABLE = 256, OPT_DISABLE, OPT_DEPLOY, OPT_INPUT_SHAPE, OPT_INPUT_LAYER,
 	OPT_PHASE, OPT_LEVEL, OPT_STAGE, OPT_KEEP_PARAMS, OPT_REPORT, OPT_TO,
-	OPT_KEEP_BLOB, OPT_MEAN, OPT_INPUT_SCALE, OPT_REPORT_HTML
+	OPT_KEEP_BLOB, OPT_MEAN, OPT_INPUT_SCALE, OPT_REPORT_HTML, OPT_VERIFY, OPT_TOL
 };
 
 /* An ini switch (-1 unset, 0 no, 1 yes) applied to the named passes. */
@@ -154,6 +162,46 @@ write_report(const char *path, const struct run *r, const caffeopt_report *rep)
 
 enum { MAX_LIST = 64 };
 
+/* optimize --verify: the source as loaded, against the optimized m, in the
+ * engine on seeded inputs (preprocessed for the source when the input fold
+ * ran).  0 when within tol, else 1 after a message: nothing is written. */
+static int
+verify_optimized(const struct caffeopt_load_options *lo, caffeopt_model *m,
+                 const struct caffeopt_optimize_options *oo, double tol)
+{
+	struct caffeopt_load_options again = *lo;
+	struct engine_verify vo = {0};
+	caffeopt_model *src;
+	caffeopt_error err;
+	int k = caffeopt_pass_index("fold-input"), rc;
+
+	again.warn = NULL;  /* its warnings were printed at the first load */
+	if (!(src = caffeopt_model_load(&again, &err)))
+		return cli_fail(&err);
+	vo.samples = 3;
+	vo.tol = tol;
+	vo.out = cli_quiet ? NULL : stdout;
+	if (k >= 0 && oo->enabled[k]) {
+		vo.mean = oo->mean;
+		vo.nmean = oo->nmean;
+		vo.has_input_scale = oo->has_input_scale;
+		vo.input_scale = oo->input_scale;
+	}
+	cr_set_threads(1);
+	if (!cli_quiet)
+		printf("caffeopt optimize --verify (tolerance %g of max |output|)\n", tol);
+	rc = engine_verify(src, m, &vo, &err);
+	caffeopt_model_free(src);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (rc > 0) {
+		fprintf(stderr, "caffeopt: optimize: --verify: the optimized model differs from %s beyond %g; "
+		        "nothing written\n", lo->prototxt, tol);
+		return 1;
+	}
+	return 0;
+}
+
 static int
 cmd_optimize(int argc, char **argv)
 {
@@ -177,6 +225,8 @@ cmd_optimize(int argc, char **argv)
 		{"input-scale", required_argument, 0, OPT_INPUT_SCALE},
 		{"report", required_argument, 0, OPT_REPORT},
 		{"report-html", required_argument, 0, OPT_REPORT_HTML},
+		{"verify", no_argument, 0, OPT_VERIFY},
+		{"tol", required_argument, 0, OPT_TOL},
 		{"cli_quiet", no_argument, 0, 'q'},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
@@ -199,7 +249,8 @@ cmd_optimize(int argc, char **argv)
 	const char *report_html = NULL;
 	struct report_html *html = NULL;
 	caffeopt_error err;
-	int c, verbose = 0, rc = 1;
+	int c, verbose = 0, verify = 0, rc = 1;
+	double tol = 1e-4;
 
 #define PUSH(list, n, what) do { \
 		if ((n) == MAX_LIST) \
@@ -235,6 +286,14 @@ cmd_optimize(int argc, char **argv)
 			if (parse_numbers(optarg, mean, 16, &nmean) < 0)
 				mean_path = optarg;
 			break;
+		case OPT_VERIFY: verify = 1; break;
+		case OPT_TOL: {
+			char *end;
+			tol = strtod(optarg, &end);
+			if (end == optarg || *end || !(tol > 0))
+				return cli_usage("optimize", "--tol wants a positive number, got '%s'", optarg);
+			break;
+		}
 		case OPT_INPUT_SCALE: {
 			char *end;
 			scale = strtod(optarg, &end);
@@ -384,6 +443,9 @@ cmd_optimize(int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
+	if (verify && (rc = verify_optimized(&lo, m, &oo, tol)) != 0)
+		goto out;
+	rc = 1;
 	so.prototxt = r.out_prototxt;
 	so.caffemodel = r.out_caffemodel;
 	if (caffeopt_model_save(m, &so, &err) < 0) {
@@ -493,6 +555,12 @@ cmd_info(int argc, char **argv)
 	if (!(m = caffeopt_model_load(&lo, &err)))
 		return cli_fail(&err);
 	rc = caffeopt_model_info(m, stdout) < 0;
+	/* Shapes, MACs and the arena plan need a net the engine can build; a
+	 * train_val net gets a note instead. */
+	if (engine_info(m, stdout, &err) < 0) {
+		char buf[2200];
+		printf("engine: %s\n", caffeopt_error_text(&err, buf, sizeof buf));
+	}
 	caffeopt_model_free(m);
 	return rc;
 }
@@ -507,6 +575,9 @@ main(int argc, char **argv)
 		{"optimize", cmd_optimize},
 		{"convert", cmd_convert},
 		{"info", cmd_info},
+		{"run", cmd_run},
+		{"verify", cmd_verify},
+		{"bench", cmd_bench},
 		{"graph", cmd_graph},
 	};
 	size_t i;

@@ -41,6 +41,14 @@ grep -q 'transform_param' "$SCRATCH/err" || fail "no warning about the dropped t
 expect_error "needs an input shape" "$CAFFEOPT" optimize -m "$P" -o "$SCRATCH/n.prototxt" --deploy
 [ ! -e "$SCRATCH/n.prototxt" ] || fail "failed run wrote an output"
 
+# --verify runs source and result in the engine; beyond --tol nothing is written.
+expect_exit 0 "$CAFFEOPT" optimize --verify -m "$P" -w "$W" --deploy --input-shape 1,3,32,32 \
+	-o "$SCRATCH/v.prototxt" -W "$SCRATCH/v.caffemodel"
+grep -q "ip2_scale .* ok" "$SCRATCH/out" || fail "--verify printed no figure for ip2_scale"
+expect_error "nothing written" "$CAFFEOPT" optimize --verify --tol 1e-15 -m "$P" -w "$W" --deploy \
+	--input-shape 1,3,32,32 -o "$SCRATCH/vt.prototxt" -W "$SCRATCH/vt.caffemodel"
+[ ! -e "$SCRATCH/vt.prototxt" ] && [ ! -e "$SCRATCH/vt.caffemodel" ] || fail "a failed --verify wrote outputs"
+
 # info on the real architectures.
 expect_exit 0 "$CAFFEOPT" info -m "$DATA/arch/resnet50_deploy.prototxt"
 grep -q "^input: data 1x3x224x224" "$SCRATCH/out" || fail "resnet50 input"
