@@ -41,6 +41,7 @@ import numpy as np
 from google.protobuf import text_format
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 import genweights  # noqa: E402
 
@@ -319,7 +320,6 @@ def opencv_form(pb, prototxt, caffemodel, input_shape, outdir, tag):
     w = read_weights(pb, caffemodel)
     wl = dict((l.name, l) for l in w.layer)
     changed = []
-    shapes = {}
     per = None
 
     def bottom_shape(l):

@@ -313,8 +313,9 @@ def infer_shapes(pb, net, input_shape=None, phase=None):
 # Activations stay O(1) in any net because the generator follows an estimate
 # q of each blob's second moment E[x^2] (inputs: 1) through the layers:
 # a linear layer's weights get std sqrt(1 / (fan_in * q_in)) (He-style: the
-# halving by a ReLU shows in q_in instead of a gain of 2), and a BatchNorm's stored variance is q_in times a random factor in [0.5, 2], so it
-# normalizes roughly as a trained one would.  Residual sums and deep plain
+# halving by a ReLU shows in q_in instead of a gain of 2), and a BatchNorm's
+# stored variance is q_in times a random factor in [0.5, 2] (one channel in
+# eight: [0.005, 0.02]), so it normalizes roughly as a trained one would.  Residual sums and deep plain
 # stacks then neither explode nor vanish, and a final Softmax is not
 # saturated, so its output still shows small errors.
 
