@@ -3,13 +3,16 @@
 #   make demo   - optimize the bundled CIFAR-10 example and print the report
 #   make check  - all tests through ctest, then the unit and CLI tests again
 #                 under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz   - every libFuzzer target for FUZZ_SECONDS each (clang,
+#                 build-fuzz/; tests/fuzz/run.sh)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 60
 
-.PHONY: all setup build demo check check-asan clean
+.PHONY: all setup build demo check check-asan fuzz clean
 
 all: build
 
@@ -35,5 +38,8 @@ check-asan: setup
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|cli'
 
+fuzz: setup
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

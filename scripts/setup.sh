@@ -7,7 +7,7 @@ set -eu
 pkgs="gcc make cmake pkg-config libprotobuf-c-dev protobuf-c-compiler
 libinih-dev libopenblas-dev libcmocka-dev protobuf-compiler
 python3-protobuf python3-opencv python3-numpy
-libgraphviz-dev chromium"
+libgraphviz-dev chromium clang valgrind"
 
 missing=""
 for p in $pkgs; do

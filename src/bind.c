@@ -4,11 +4,15 @@
  * wins); caffemodel layers with no such layer are ignored; blob counts must
  * match what the layer creates.  Shapes are checked where the layer's
  * parameters determine them; legacy num/channels/height/width blobs get
- * their modern rank where it is known. */
+ * their modern rank where it is known.  Every check runs before a value is
+ * read; then the bound values go into one weight store the model owns
+ * (read from the file straight into it, in file order), which the blobs
+ * borrow. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "kinds.h"
 #include "model.h"
 
@@ -48,16 +52,36 @@ wblobs_free(struct wblob *b, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		free(b[i].data);
+		if (!b[i].borrowed)
+			free(b[i].data);
 	free(b);
 }
 
-/* Decode one BlobProto into b.  0 or -1. */
-static int
-blob_from_proto(struct wblob *b, const Caffe__BlobProto *p, const char *path,
-                const char *layer, size_t idx, caffeopt_error *err)
+void
+wblob_replace_data(struct wblob *b, float *data)
 {
-	size_t i, n;
+	if (!b->borrowed)
+		free(b->data);
+	b->data = data;
+	b->borrowed = 0;
+}
+
+/* Values in blob p, whose packed data is r when not NULL. */
+static size_t
+proto_values(const Caffe__BlobProto *p, const struct rawblob *r)
+{
+	if (r)
+		return r->n;
+	return p->n_data ? p->n_data : p->n_double_data;
+}
+
+/* The shape of BlobProto p (its data is r when not NULL) into b, checked
+ * against its values.  0 or -1. */
+static int
+blob_from_proto(struct wblob *b, const Caffe__BlobProto *p, const struct rawblob *r,
+                const char *path, const char *layer, size_t idx, caffeopt_error *err)
+{
+	size_t i, n, have = proto_values(p, r), ndata = r ? r->n : p->n_data;
 
 	memset(b, 0, sizeof *b);
 	if (p->shape) {
@@ -86,25 +110,17 @@ blob_from_proto(struct wblob *b, const Caffe__BlobProto *p, const char *path,
 				return caffeopt_fail(err, path, 0, 0, "layer '%s': blob %zu has a negative dim",
 				                     layer, idx);
 	}
-	if (p->n_double_data > 0 && p->n_data > 0)
+	if (p->n_double_data > 0 && ndata > 0)
 		return caffeopt_fail(err, path, 0, 0, "layer '%s': blob %zu has both data and double_data",
 		                     layer, idx);
-	if ((p->n_data ? p->n_data : p->n_double_data) != n) {
+	if (have != n) {
 		char s[128];
 		shape_text(b, s, sizeof s);
 		return caffeopt_fail(err, path, 0, 0,
 		                     "layer '%s': blob %zu holds %zu values, its shape %s needs %zu",
-		                     layer, idx, p->n_data ? p->n_data : p->n_double_data, s, n);
+		                     layer, idx, have, s, n);
 	}
 	b->count = n;
-	b->data = malloc(n ? n * sizeof(float) : 1);
-	if (!b->data)
-		return caffeopt_fail(err, path, 0, 0, "layer '%s': out of memory for blob %zu", layer, idx);
-	if (p->n_data)
-		memcpy(b->data, p->data, n * sizeof(float));
-	else
-		for (i = 0; i < n; i++)
-			b->data[i] = (float)p->double_data[i];
 	return 0;
 }
 
@@ -229,8 +245,9 @@ bound(const caffeopt_model *m, const Caffe__NetParameter *bin, size_t j)
 
 /* Totals of the input caffemodel, for prune-weights' report. */
 static void
-count_input(caffeopt_model *m, const Caffe__NetParameter *bin)
+count_input(caffeopt_model *m, const struct cmfile *cf)
 {
+	const Caffe__NetParameter *bin = cf->net;
 	size_t j, k;
 
 	m->in_layers = bin->n_layer;
@@ -241,7 +258,7 @@ count_input(caffeopt_model *m, const Caffe__NetParameter *bin)
 		if (l->n_blobs == 0)
 			continue;
 		for (k = 0; k < l->n_blobs; k++)
-			n += l->blobs[k]->n_data ? l->blobs[k]->n_data : l->blobs[k]->n_double_data;
+			n += proto_values(l->blobs[k], cmfile_raw(cf, j, k));
 		m->in_weight_layers++;
 		m->in_params += n;
 		if (!bound(m, bin, j)) {
@@ -251,10 +268,87 @@ count_input(caffeopt_model *m, const Caffe__NetParameter *bin)
 	}
 }
 
-int
-bind_weights(caffeopt_model *m, Caffe__NetParameter *bin, const char *path, caffeopt_error *err)
+/* Where one bound blob's values come from. */
+struct load {
+	struct wblob *b;
+	const Caffe__BlobProto *p;  /* when r is NULL */
+	const struct rawblob *r;    /* packed in the file */
+};
+
+static int
+load_order(const void *x, const void *y)
 {
-	size_t i, j, k;
+	const struct load *a = x, *b = y;
+	uint64_t ka = a->r ? a->r->off : 0, kb = b->r ? b->r->off : 0;
+
+	return ka < kb ? -1 : ka > kb;
+}
+
+/* Round n bytes up to a cache line (and AVX-512 vector): every blob
+ * starts aligned in the store. */
+static size_t
+store_size(size_t count)
+{
+	return (count * sizeof(float) + 63) & ~(size_t)63;
+}
+
+/* Give every bound blob its place in one new store and fill it: the
+ * file's packed floats by pread in file order, decoded values by copy.
+ * 0 or -1. */
+static int
+fill_store(caffeopt_model *m, const struct cmfile *cf, struct load *ld, size_t n,
+           const char *path, caffeopt_error *err)
+{
+	static float none[1];  /* the data of empty blobs */
+	size_t i, k, total = 0, at = 0;
+	unsigned char *store;
+
+	for (i = 0; i < n; i++) {
+		if (ld[i].b->count > (SIZE_MAX - total - 64) / sizeof(float))
+			return caffeopt_fail(err, path, 0, 0, "out of memory: weights too large");
+		total += store_size(ld[i].b->count);
+	}
+	if (total && !(store = bigbuf_alloc(total)))
+		return caffeopt_fail(err, path, 0, 0, "out of memory for %zu bytes of weights", total);
+	if (!total)
+		store = NULL;
+	m->wstore = store;
+	m->wstore_len = total;
+	for (i = 0; i < n; i++) {
+		struct wblob *b = ld[i].b;
+
+		b->data = b->count ? (float *)(void *)(store + at) : none;
+		b->borrowed = 1;
+		at += store_size(b->count);
+	}
+	if (n > 1)
+		qsort(ld, n, sizeof *ld, load_order);
+	for (i = 0; i < n; i++) {
+		struct wblob *b = ld[i].b;
+		const Caffe__BlobProto *p = ld[i].p;
+
+		if (b->count == 0)
+			continue;
+		if (ld[i].r) {
+			if (cmfile_read_floats(cf, ld[i].r, b->data, err) < 0)
+				return -1;
+		} else if (p->n_data) {
+			memcpy(b->data, p->data, b->count * sizeof(float));
+		} else {
+			for (k = 0; k < b->count; k++)
+				b->data[k] = (float)p->double_data[k];
+		}
+	}
+	return 0;
+}
+
+int
+bind_weights(caffeopt_model *m, const struct cmfile *cf, const char *path, caffeopt_error *err)
+{
+	const Caffe__NetParameter *bin = cf->net;
+	struct load *ld = NULL;
+	size_t i, j, k, nld = 0, capld = 0;
+	int rc = -1;
 
 	for (i = 0; i < m->nlayers; i++) {
 		struct mlayer *ml = &m->layers[i];
@@ -262,40 +356,70 @@ bind_weights(caffeopt_model *m, Caffe__NetParameter *bin, const char *path, caff
 		int want = kind_weight_blobs(ml->p);
 
 		for (j = i + 1; j < m->nlayers; j++)
-			if (strcmp(m->layers[j].p->name, ml->p->name) == 0)
-				return caffeopt_fail(err, m->prototxt_path, 0, 0,
-				                     "two layers are named '%s'; weights bind by name", ml->p->name);
+			if (strcmp(m->layers[j].p->name, ml->p->name) == 0) {
+				caffeopt_fail(err, m->prototxt_path, 0, 0,
+				              "two layers are named '%s'; weights bind by name", ml->p->name);
+				goto out;
+			}
 		for (j = bin->n_layer; j-- > 0;)
 			if (bin->layer[j]->name && strcmp(bin->layer[j]->name, ml->p->name) == 0) {
 				src = bin->layer[j];
 				break;
 			}
 		if (!src) {
-			if (want > 0)
-				return caffeopt_fail(err, path, 0, 0, "layer '%s' (%s) has no weights in this caffemodel",
-				                     ml->p->name, ml->p->type);
+			if (want > 0) {
+				caffeopt_fail(err, path, 0, 0, "layer '%s' (%s) has no weights in this caffemodel",
+				              ml->p->name, ml->p->type);
+				goto out;
+			}
 			continue;
 		}
-		if (want >= 0 && (size_t)want != src->n_blobs)
-			return caffeopt_fail(err, path, 0, 0, "layer '%s' (%s): caffemodel has %zu blobs, the layer needs %d",
-			                     ml->p->name, ml->p->type, src->n_blobs, want);
+		if (want >= 0 && (size_t)want != src->n_blobs) {
+			caffeopt_fail(err, path, 0, 0, "layer '%s' (%s): caffemodel has %zu blobs, the layer needs %d",
+			              ml->p->name, ml->p->type, src->n_blobs, want);
+			goto out;
+		}
 		if (src->n_blobs == 0)
 			continue;
 		ml->blobs = calloc(src->n_blobs, sizeof *ml->blobs);
-		if (!ml->blobs)
-			return caffeopt_fail(err, path, 0, 0, "out of memory");
+		if (!ml->blobs) {
+			caffeopt_fail(err, path, 0, 0, "out of memory");
+			goto out;
+		}
 		for (k = 0; k < src->n_blobs; k++) {
-			if (blob_from_proto(&ml->blobs[k], src->blobs[k], path, ml->p->name, k, err) < 0) {
+			const struct rawblob *r = cmfile_raw(cf, j, k);
+
+			if (blob_from_proto(&ml->blobs[k], src->blobs[k], r, path, ml->p->name, k, err) < 0) {
 				wblobs_free(ml->blobs, k + 1);
 				ml->blobs = NULL;
-				return -1;
+				goto out;
 			}
+			if (nld == capld) {
+				struct load *q = realloc(ld, (capld ? capld * 2 : 64) * sizeof *ld);
+				if (!q) {
+					wblobs_free(ml->blobs, k + 1);
+					ml->blobs = NULL;
+					caffeopt_fail(err, path, 0, 0, "out of memory");
+					goto out;
+				}
+				ld = q;
+				capld = capld ? capld * 2 : 64;
+			}
+			ld[nld].b = &ml->blobs[k];
+			ld[nld].p = src->blobs[k];
+			ld[nld].r = r;
+			nld++;
 		}
 		ml->nblobs = src->n_blobs;
 		if (check_shapes(ml, path, err) < 0)
-			return -1;
+			goto out;
 	}
-	count_input(m, bin);
+	if (fill_store(m, cf, ld, nld, path, err) < 0)
+		goto out;
+	count_input(m, cf);
 	m->has_weights = 1;
-	return 0;
+	rc = 0;
+out:
+	free(ld);
+	return rc;
 }

@@ -74,7 +74,8 @@ input_layer_add(Caffe__LayerParameter *l, const char *top, const int64_t *dims, 
 		free(s);
 		return -1;
 	}
-	memcpy(s->dim, dims, n * sizeof *dims);
+	if (n)  /* an empty input_shape gives no dims array */
+		memcpy(s->dim, dims, n * sizeof *dims);
 	s->n_dim = n;
 	ip->shape[ip->n_shape++] = s;
 	return 0;

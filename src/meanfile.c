@@ -1,6 +1,7 @@
 /* meanfile.c - a mean image (.npy or .binaryproto) as one value per
  * channel (see meanfile.h). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,11 @@ average(struct meanfile *mf, int ndim, const int64_t *dims, const float *f, cons
 		mf->height = mf->width = 1;
 	} else if (ndim == 3) {
 		c = dims[0];
+		/* Declared dims are the file's word: refuse a product that
+		 * overflows before it is compared with the values present. */
+		if (dims[1] <= 0 || dims[2] <= 0 || dims[1] > INT64_MAX / dims[2])
+			return caffeopt_fail(err, path, 0, 0, "the mean's shape %lldx%lldx%lld is out of range",
+			                     (long long)dims[0], (long long)dims[1], (long long)dims[2]);
 		mf->height = (size_t)dims[1];
 		mf->width = (size_t)dims[2];
 	} else {

@@ -10,6 +10,7 @@
 #include "graph.h"
 #include "fileio.h"
 #include "model.h"
+#include "shape.h"
 #include "upgrade.h"
 
 const char *
@@ -64,6 +65,7 @@ caffeopt_model_free(caffeopt_model *m)
 	while (m->nlayers > 0)
 		model_remove_layer(m, m->nlayers - 1);
 	free(m->layers);
+	bigbuf_free(m->wstore, m->wstore_len);
 	absorb_free(m->absorbed);
 	if (m->net)
 		protobuf_c_message_free_unpacked(&m->net->base, NULL);
@@ -99,7 +101,7 @@ caffeopt_model *
 caffeopt_model_load(const struct caffeopt_load_options *o, caffeopt_error *err)
 {
 	caffeopt_model *m = calloc(1, sizeof *m);
-	Caffe__NetParameter *bin = NULL;
+	struct cmfile *bin = NULL;
 	struct graph *g;
 	struct net_state st;
 	size_t i;
@@ -153,23 +155,26 @@ caffeopt_model_load(const struct caffeopt_load_options *o, caffeopt_error *err)
 	graph_free(g);
 
 	if (o->caffemodel) {
-		if (!(bin = caffemodel_read(o->caffemodel, err)))
+		if (!(bin = cmfile_open(o->caffemodel, err)))
 			goto fail;
-		if (upgrade_net(bin, o->caffemodel, o->warn, o->warn_ctx, err) < 0)
+		if (upgrade_net(bin->net, o->caffemodel, o->warn, o->warn_ctx, err) < 0)
 			goto fail;
 		if (bind_weights(m, bin, o->caffemodel, err) < 0)
 			goto fail;
-		caffe__net_parameter__free_unpacked(bin, NULL);
+		cmfile_close(bin);
 		bin = NULL;
 	}
 	if (o->input_layer && input_fields_to_layer(m, err) < 0)
 		goto fail;
 	if (o->deploy && deploy_model(m, o, err) < 0)
 		goto fail;
+	/* What Caffe's Reshape would refuse, weights of the wrong shape and
+	 * NaN/infinite weights stop here, naming the layer. */
+	if (shape_check(m, err) < 0)
+		goto fail;
 	return m;
 fail:
-	if (bin)
-		caffe__net_parameter__free_unpacked(bin, NULL);
+	cmfile_close(bin);
 	caffeopt_model_free(m);
 	return NULL;
 }
@@ -179,9 +184,9 @@ caffeopt_model_save(const caffeopt_model *m, const struct caffeopt_save_options 
                     caffeopt_error *err)
 {
 	struct outfile out[2];
+	struct outstream s;
 	size_t nout = 0, len;
 	char *text;
-	uint8_t *bin;
 
 	if (o->caffemodel && !m->has_weights)
 		return caffeopt_fail(err, o->caffemodel, 0, 0, "no caffemodel was loaded, so none can be written");
@@ -196,17 +201,22 @@ caffeopt_model_save(const caffeopt_model *m, const struct caffeopt_save_options 
 		free(text);
 	}
 	if (o->caffemodel) {
-		if (!(bin = caffemodel_encode(m, o->keep_layer_params, &len, err))) {
+		/* Streamed: the weights go from the model to the file, no
+		 * caffemodel-sized buffer in between. */
+		if (file_stage_open(&out[nout], &s, o->caffemodel, err) < 0) {
 			file_abort(out, nout);
 			return -1;
 		}
-		if (file_stage(&out[nout], o->caffemodel, bin, len, err) < 0) {
-			free(bin);
+		if (caffemodel_write(m, o->keep_layer_params, &s, err) < 0) {
+			file_stage_discard(&s);
+			file_abort(out, nout);
+			return -1;
+		}
+		if (file_stage_close(&s, err) < 0) {
 			file_abort(out, nout);
 			return -1;
 		}
 		nout++;
-		free(bin);
 	}
 	return file_commit(out, nout, err);
 }

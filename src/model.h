@@ -17,7 +17,10 @@ struct wblob {
 	int legacy;        /* shape came from num/channels/height/width and its
 	                      modern rank is unknown: written back in legacy form */
 	size_t count;
-	float *data;       /* count floats, malloc'd */
+	float *data;       /* count floats, writable: malloc'd, or borrowed */
+	int borrowed;      /* data lies in the model's weight store (bind.c):
+	                      freed with the model, never on its own.  A zeroed
+	                      wblob is not borrowed: passes malloc new data. */
 };
 
 struct mlayer {
@@ -45,6 +48,9 @@ struct caffeopt_model {
 	caffeopt_warn_fn warn;
 	void *warn_ctx;
 	struct absorb_log *absorbed;  /* layers folded into others (absorb.h), or NULL */
+	void *wstore;              /* bind.c: the bound weights, one buffer
+	                              (fileio.h bigbuf), or NULL */
+	size_t wstore_len;
 };
 
 /* Report a warning through the model's callback, printf style. */
@@ -60,8 +66,12 @@ int model_insert_layer(caffeopt_model *m, size_t i, Caffe__LayerParameter *p);
 /* Remove layer i, freeing it and its weights. */
 void model_remove_layer(caffeopt_model *m, size_t i);
 
-/* Free a blob array of n blobs. */
+/* Free a blob array of n blobs (their data unless borrowed). */
 void wblobs_free(struct wblob *b, size_t n);
+
+/* Give b new malloc'd data of b->count floats, freeing the old unless
+ * borrowed. */
+void wblob_replace_data(struct wblob *b, float *data);
 
 /* Product of a blob's dims; 0 when a dim is negative or it overflows. */
 size_t wblob_count(const struct wblob *b);
@@ -74,13 +84,53 @@ int deploy_model(caffeopt_model *m, const struct caffeopt_load_options *o,
 /* deploy.c: input:/input_dim/input_shape fields -> an Input layer first. */
 int input_fields_to_layer(caffeopt_model *m, caffeopt_error *err);
 
-/* bind.c: bind the weights of caffemodel net bin (upgraded, V2) to m's
- * layers by layer name as Caffe does.  path names bin in errors.  0 or -1. */
-int bind_weights(caffeopt_model *m, Caffe__NetParameter *bin, const char *path,
-                 caffeopt_error *err);
+/* caffemodel.c: a caffemodel opened for binding.  net holds the file's
+ * net-level fields and its layers with every field decoded by protobuf-c,
+ * except that the packed float data of the blobs stays in the file: blob k
+ * of layer j then has n_data 0 and its values described by
+ * raw[first[j] + k].  bind_weights reads what it binds straight into the
+ * model's weight store.  A file the fast reader does not take (V1 `layers`,
+ * unpacked floats, a repeated data field, a big-endian host) is decoded
+ * whole by protobuf-c instead: then first is NULL and every blob holds its
+ * data.  Either way the file is accepted or refused exactly as protobuf-c
+ * would. */
+struct filemap;  /* fileio.h */
 
-/* caffemodel.c: decode a binary NetParameter from path.  NULL on error. */
-Caffe__NetParameter *caffemodel_read(const char *path, caffeopt_error *err);
+struct rawblob {
+	uint64_t off;  /* file offset of the first value */
+	size_t n;      /* packed float values there */
+	int present;   /* 0: the blob had no packed data field */
+};
+
+struct cmfile {
+	Caffe__NetParameter *net;
+	size_t nlayers;            /* net->n_layer as read, for first */
+	size_t *first;             /* per layer: index in raw, or NULL */
+	struct rawblob *raw;
+	size_t nraw;
+	const char *path;
+	struct filemap *map;       /* fileio.h; the descriptor stays open */
+};
+
+/* Open and decode path's structure.  NULL with err filled. */
+struct cmfile *cmfile_open(const char *path, caffeopt_error *err);
+
+/* Close the file and free net. */
+void cmfile_close(struct cmfile *cf);
+
+/* The packed data of blob k of layer j, or NULL (then the BlobProto holds
+ * the values). */
+const struct rawblob *cmfile_raw(const struct cmfile *cf, size_t j, size_t k);
+
+/* Read n floats of r into dst.  0 or -1. */
+int cmfile_read_floats(const struct cmfile *cf, const struct rawblob *r, float *dst,
+                       caffeopt_error *err);
+
+/* bind.c: bind the weights of caffemodel cf (its net upgraded, V2) to m's
+ * layers by layer name as Caffe does, into one weight store that m owns.
+ * path names the caffemodel in errors.  0 or -1. */
+int bind_weights(caffeopt_model *m, const struct cmfile *cf, const char *path,
+                 caffeopt_error *err);
 
 /* caffemodel.c: decode a NetParameter from text or binary by extension. */
 Caffe__NetParameter *netfile_read(const char *path, int binary,
@@ -92,6 +142,14 @@ Caffe__NetParameter *netfile_read(const char *path, int binary,
  * keep_params.  Returns a malloc'd buffer and its length in *len. */
 uint8_t *caffemodel_encode(const caffeopt_model *m, int keep_params, size_t *len,
                            caffeopt_error *err);
+
+struct outstream;  /* fileio.h */
+
+/* caffemodel.c: the same bytes as caffemodel_encode, written to s as they
+ * are made: the blobs' floats go from the model to the file without a
+ * copy.  0 or -1 (out of memory; write errors stay in s). */
+int caffemodel_write(const caffeopt_model *m, int keep_params, struct outstream *s,
+                     caffeopt_error *err);
 
 /* caffemodel.c: the prototxt text of m.  malloc'd, NUL-terminated. */
 char *prototxt_encode(const caffeopt_model *m, size_t *len, caffeopt_error *err);

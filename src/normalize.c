@@ -58,8 +58,7 @@ transpose_inner_product(struct pass_ctx *cx, struct mlayer *ml)
 	for (k = 0; k < nk; k++)
 		for (n = 0; n < nn; n++)
 			t[n * nk + k] = w->data[k * nn + n];
-	free(w->data);
-	w->data = t;
+	wblob_replace_data(w, t);
 	w->shape[0] = (int64_t)nn;
 	w->shape[1] = (int64_t)nk;
 	l->inner_product_param->has_transpose = 0;

@@ -1071,7 +1071,8 @@ net_inputs(const struct graph *g, struct shape *s, caffeopt_error *err)
 					return caffeopt_fail(err, g->m->prototxt_path, 0, 0, "input '%s': dim %lld out of range",
 					                     gv->name, (long long)bs->dim[k]);
 			s[v].ndim = (int)bs->n_dim;
-			memcpy(s[v].d, bs->dim, bs->n_dim * sizeof *bs->dim);
+			if (bs->n_dim)  /* an empty shape has no dim array */
+				memcpy(s[v].d, bs->dim, bs->n_dim * sizeof *bs->dim);
 			s[v].known = 1;
 		} else if (net->n_input_dim >= 4 * (i + 1)) {
 			for (k = 0; k < 4; k++) {
@@ -1336,6 +1337,131 @@ shape_weights(const struct graph *g, const struct shape *shapes, int layer, stru
 	default:
 		return n;
 	}
+}
+
+/* ---- Weights against shapes ---- */
+
+/* The first NaN among the float and double fields of msg and its
+ * submessages: 1 with its dotted field path in path[0..n), else 0.  A NaN
+ * parameter (BatchNorm eps, Power scale) would fold into the weights. */
+static int
+nan_field(const ProtobufCMessage *msg, char *path, size_t n, int depth)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	size_t at = strlen(path), i, k, count;
+
+	if (depth > 16)
+		return 0;
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)msg + f->offset;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			count = *(const size_t *)((const char *)msg + f->quantifier_offset);
+			base = *(const char *const *)base;
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+			count = *(const void *const *)base != NULL;
+		} else if (f->label == PROTOBUF_C_LABEL_REQUIRED) {
+			count = 1;
+		} else {
+			count = f->quantifier_offset &&
+			        *(const protobuf_c_boolean *)((const char *)msg + f->quantifier_offset);
+		}
+		for (k = 0; k < count; k++) {
+			int bad = 0;
+			snprintf(path + at, n - at, "%s%s", at ? "." : "", f->name);
+			if (f->type == PROTOBUF_C_TYPE_FLOAT)
+				bad = isnan(((const float *)base)[k]);
+			else if (f->type == PROTOBUF_C_TYPE_DOUBLE)
+				bad = isnan(((const double *)base)[k]);
+			else if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label == PROTOBUF_C_LABEL_REPEATED)
+				bad = nan_field(((const ProtobufCMessage *const *)base)[k], path, n, depth + 1);
+			else if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+				bad = nan_field(*(const ProtobufCMessage *const *)base, path, n, depth + 1);
+			if (bad)
+				return 1;
+			path[at] = 0;
+		}
+	}
+	return 0;
+}
+
+/* 1 when blob w has the dims of s, leading 1s on either side aside. */
+static int
+wblob_fits(const struct wblob *w, const struct shape *s)
+{
+	int a = 0, b = 0;
+
+	while (a < w->ndim && w->shape[a] == 1)
+		a++;
+	while (b < s->ndim && s->d[b] == 1)
+		b++;
+	if (w->ndim - a != s->ndim - b)
+		return 0;
+	for (; a < w->ndim; a++, b++)
+		if (w->shape[a] != s->d[b])
+			return 0;
+	return 1;
+}
+
+int
+shape_check(caffeopt_model *m, caffeopt_error *err)
+{
+	struct graph *g = graph_build(m, NULL, 0, err);
+	struct shape *s, want[MAXD];
+	struct shape ws;
+	char got[128], need[128];
+	size_t i, k;
+	int n, rc = 0;
+
+	if (!g)
+		return -1;
+	if (!(s = shape_infer(g, err))) {
+		graph_free(g);
+		return -1;
+	}
+	for (i = 0; i < m->nlayers && rc == 0; i++) {
+		const struct mlayer *ml = &m->layers[i];
+		char field[256] = "";
+		if (nan_field(&ml->p->base, field, sizeof field, 0)) {
+			rc = caffeopt_fail(err, m->prototxt_path, 0, 0, "layer '%s' (%s): %s is NaN",
+			                   ml->p->name, ml->p->type, field);
+			break;
+		}
+		/* A NaN or infinity folds into every weight it meets: refuse it
+		 * here, where the layer can still be named. */
+		for (k = 0; k < ml->nblobs && rc == 0; k++) {
+			size_t j;
+			for (j = 0; j < ml->blobs[k].count; j++)
+				if (!isfinite(ml->blobs[k].data[j])) {
+					rc = caffeopt_fail(err, m->caffemodel_path, 0, 0,
+					                   "layer '%s' (%s): weight blob %zu holds %s at index %zu",
+					                   ml->p->name, ml->p->type, k,
+					                   isnan(ml->blobs[k].data[j]) ? "NaN" : "an infinity", j);
+					break;
+				}
+		}
+		/* The depthwise types are not BVLC's: their filters' shape
+		 * depends on the implementation (normalize refuses the doubtful). */
+		if (rc < 0 || ml->nblobs == 0 || g->layer[i].kind == KIND_CONVOLUTION_DEPTHWISE ||
+		    g->layer[i].kind == KIND_DEPTHWISE_CONVOLUTION ||
+		    (n = shape_weights(g, s, (int)i, want, MAXD)) <= 0)
+			continue;
+		for (k = 0; k < ml->nblobs && k < (size_t)n; k++) {
+			if (!want[k].known || wblob_fits(&ml->blobs[k], &want[k]))
+				continue;
+			ws.known = 1;
+			ws.ndim = ml->blobs[k].ndim;
+			memcpy(ws.d, ml->blobs[k].shape, (size_t)ws.ndim * sizeof *ws.d);
+			rc = caffeopt_fail(err, m->caffemodel_path, 0, 0,
+			                   "layer '%s' (%s): weight blob %zu has shape %s, its inputs need %s",
+			                   ml->p->name, ml->p->type, k, shape_format(&ws, got, sizeof got),
+			                   shape_format(&want[k], need, sizeof need));
+			break;
+		}
+	}
+	free(s);
+	graph_free(g);
+	return rc;
 }
 
 /* ---- Small helpers ---- */

@@ -38,6 +38,15 @@ struct shape *shape_infer(const struct graph *g, caffeopt_error *err);
 int shape_weights(const struct graph *g, const struct shape *shapes, int layer,
                   struct shape *out, int max);
 
+/* The checks a loaded model passes before anything rewrites it: 0, or -1
+ * with err naming the layer when its geometry is one Caffe's Reshape would
+ * reject (shape_infer), a bound weight blob's dims differ from those the
+ * layer's input shapes give (leading 1s aside, as Caffe's legacy blob
+ * check allows), a weight is NaN or infinite, or a float parameter is NaN
+ * (BatchNorm eps, Power scale, ...).  Layers whose shapes
+ * caffeopt cannot tell are not shape-checked. */
+int shape_check(caffeopt_model *m, caffeopt_error *err);
+
 /* The product of s's dims; -1 when s is unknown or the product overflows
  * int64. */
 int64_t shape_count(const struct shape *s);

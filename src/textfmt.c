@@ -1002,10 +1002,12 @@ put_kept_text(struct out *o, const char *s, size_t n, int depth)
 	for (line = memchr(s, '\n', n); line; line = memchr(line, '\n', (size_t)(end - line))) {
 		size_t ws = 0;
 
+		/* A lone '\r' is a blank to the lexer: indentation here too, so
+		 * that "\r}" keeps its brace (found by fuzz_prototxt). */
 		line++;
-		while (line + ws < end && (line[ws] == ' ' || line[ws] == '\t'))
+		while (line + ws < end && (line[ws] == ' ' || line[ws] == '\t' || line[ws] == '\r'))
 			ws++;
-		if (line + ws < end && line[ws] != '\n' && line[ws] != '\r' && ws < common)
+		if (line + ws < end && line[ws] != '\n' && ws < common)
 			common = ws;
 	}
 	for (line = s;; line = nl + 1) {

@@ -306,6 +306,8 @@ move_field(ProtobufCMessage *dst, const ProtobufCFieldDescriptor *df,
 			sn = AT(src, sf->quantifier_offset);
 			n = *sn;
 			from = *(void **)sp;
+			if (n == 0)  /* nothing to move; realloc(p, 0) may return NULL */
+				return 0;
 		}
 		grown = realloc(*(void **)dp, (*dn + n) * size);
 		if (!grown)
@@ -898,6 +900,19 @@ apply_failed(int rc, const char *path, caffeopt_error *err)
 	return caffeopt_fail(err, path, 0, 0, "out of memory upgrading the net");
 }
 
+/* Caffe reads a layer without a name as named "": so do we, so that no
+ * later stage meets a NULL name.  0, or -1 when out of memory. */
+static int
+name_unnamed(Caffe__NetParameter *net)
+{
+	size_t i;
+
+	for (i = 0; i < net->n_layer; i++)
+		if (!net->layer[i]->name && !(net->layer[i]->name = calloc(1, 1)))
+			return -1;
+	return 0;
+}
+
 int
 upgrade_net(Caffe__NetParameter *net, const char *path, caffeopt_warn_fn warn, void *ctx,
             caffeopt_error *err)
@@ -925,6 +940,8 @@ upgrade_net(Caffe__NetParameter *net, const char *path, caffeopt_warn_fn warn, v
 	if (v1 && ((rc = v1_data_transform(net)) < 0 || (rc = v1_upgrade(net)) < 0))
 		return apply_failed(rc, path, err);
 	nbn = batchnorm_upgrade(net);
+	if (name_unnamed(net) < 0)
+		return caffeopt_fail(err, path, 0, 0, "out of memory");
 
 	if (v0 && npadding)
 		snprintf(msg, sizeof msg, "%s: upgraded from V0 layers (%zu layers, %zu padding "

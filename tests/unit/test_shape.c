@@ -57,8 +57,9 @@ load_file(const char *path, const char *weights)
 	memset(&o, 0, sizeof o);
 	o.prototxt = path;
 	o.caffemodel = weights;
+	/* The load itself runs shape_check: geometry Caffe rejects stops it. */
 	if (!(m = caffeopt_model_load(&o, &err)))
-		fail_msg("%s: %s", path, err.msg);
+		return -1;
 	if (!(g = graph_build(m, NULL, 0, &err)))
 		fail_msg("%s: %s", path, err.msg);
 	s = shape_infer(g, &err);
