@@ -7,7 +7,8 @@ set -eu
 pkgs="gcc make cmake pkg-config libprotobuf-c-dev protobuf-c-compiler
 libinih-dev libopenblas-dev libcmocka-dev protobuf-compiler
 python3-protobuf python3-opencv python3-numpy
-libgraphviz-dev chromium clang valgrind"
+libgraphviz-dev chromium clang valgrind
+g++ ninja-build strace xxd gcc-arm-none-eabi libnewlib-arm-none-eabi"
 
 missing=""
 for p in $pkgs; do

@@ -74,7 +74,7 @@ cmd_graph(int argc, char **argv)
 		{"input-shape", required_argument, 0, OPT_INPUT_SHAPE},
 		{"phase", required_argument, 0, OPT_PHASE},
 		{"title", required_argument, 0, OPT_TITLE},
-		{"cli_quiet", no_argument, 0, 'q'},
+		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	struct caffeopt_load_options lo = {0};

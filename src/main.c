@@ -15,6 +15,7 @@
 #include "cli_run.h"
 #include "engine.h"
 #include "config.h"
+#include "cli_embed.h"
 #include "json.h"
 #include "meanfile.h"
 #include "report_html.h"
@@ -224,10 +225,11 @@ cmd_optimize(int argc, char **argv)
 		{"mean", required_argument, 0, OPT_MEAN},
 		{"input-scale", required_argument, 0, OPT_INPUT_SCALE},
 		{"report", required_argument, 0, OPT_REPORT},
+		CLI_EMBED_OPTIONS,
 		{"report-html", required_argument, 0, OPT_REPORT_HTML},
 		{"verify", no_argument, 0, OPT_VERIFY},
 		{"tol", required_argument, 0, OPT_TOL},
-		{"cli_quiet", no_argument, 0, 'q'},
+		{"quiet", no_argument, 0, 'q'},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
@@ -250,14 +252,22 @@ cmd_optimize(int argc, char **argv)
 	struct report_html *html = NULL;
 	caffeopt_error err;
 	int c, verbose = 0, verify = 0, rc = 1;
+	struct cli_embed emb;
+	int k;
 	double tol = 1e-4;
 
+	cli_embed_init(&emb);
 #define PUSH(list, n, what) do { \
 		if ((n) == MAX_LIST) \
 			return cli_usage("optimize", "too many %s options", what); \
 		(list)[(n)++] = optarg; \
 	} while (0)
 	while ((c = getopt_long(argc, argv, "m:w:o:W:c:qvh", opts, NULL)) != -1) {
+		if ((k = cli_embed_option(&emb, "optimize", c, optarg)) != 0) {
+			if (k == 2)
+				return 2;
+			continue;
+		}
 		switch (c) {
 		case 'm': r.prototxt = optarg; break;
 		case 'w': r.caffemodel = optarg; break;
@@ -308,6 +318,7 @@ cmd_optimize(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'h':
 			fputs(usage_optimize, stdout);
+			fputs(cli_embed_usage_optimize, stdout);
 			printf("\npasses, in the order they run (* on by default):\n");
 			for (i = 0; i < npasses; i++)
 				printf("  %c %-16s %s\n", caffeopt_pass_default(i) ? '*' : ' ',
@@ -335,8 +346,10 @@ cmd_optimize(int argc, char **argv)
 			        argv0, config_path);
 		if (!r.prototxt) r.prototxt = cfg.prototxt;
 		if (!r.caffemodel) r.caffemodel = cfg.model;
-		if (!r.out_prototxt) r.out_prototxt = cfg.out_prototxt;
-		if (!r.out_caffemodel) r.out_caffemodel = cfg.out_model;
+		/* With --emit-c the outputs are OUT_DIR/NAME.*: a build declares
+		 * every file it makes, so the ini's output paths are not used. */
+		if (!r.out_prototxt && !emb.o.out_dir) r.out_prototxt = cfg.out_prototxt;
+		if (!r.out_caffemodel && !emb.o.out_dir) r.out_caffemodel = cfg.out_model;
 		if (!r.has_shape && cfg.h > 0 && cfg.w > 0) {
 			r.shape[0] = 1;
 			r.shape[1] = cfg.c > 0 ? cfg.c : 3;
@@ -405,7 +418,13 @@ cmd_optimize(int argc, char **argv)
 		cli_usage("optimize", "no input prototxt: give -m or a config with original_prototxt_path");
 		goto out;
 	}
-	if (!r.out_prototxt && !r.out_caffemodel) {
+	if (cli_embed_check(&emb, "optimize") != 0)
+		goto out;
+	if (emb.o.out_dir && !r.caffemodel) {
+		cli_usage("optimize", "--emit-c needs an input caffemodel (-w)");
+		goto out;
+	}
+	if (!r.out_prototxt && !r.out_caffemodel && !emb.o.out_dir) {
 		cli_usage("optimize", "no output: give -o and/or -W (or optimized_*_path in the config)");
 		goto out;
 	}
@@ -448,7 +467,12 @@ cmd_optimize(int argc, char **argv)
 	rc = 1;
 	so.prototxt = r.out_prototxt;
 	so.caffemodel = r.out_caffemodel;
-	if (caffeopt_model_save(m, &so, &err) < 0) {
+	/* The depfile lists every file this run read. */
+	cli_embed_input(&emb, r.prototxt);
+	cli_embed_input(&emb, r.caffemodel);
+	cli_embed_input(&emb, config_path);
+	cli_embed_input(&emb, mean_path);
+	if ((cli_embed_active(&emb) ? cli_embed_write(&emb, m, &so, &err) : caffeopt_model_save(m, &so, &err)) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
@@ -471,6 +495,7 @@ cmd_optimize(int argc, char **argv)
 			printf("  wrote     %s\n", r.out_prototxt);
 		if (r.out_caffemodel)
 			printf("  wrote     %s\n", r.out_caffemodel);
+		cli_embed_print(&emb, stdout);
 		if (report_html)
 			printf("  wrote     %s\n", report_html);
 		if (verbose)
@@ -492,7 +517,7 @@ cmd_convert(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"to", required_argument, 0, OPT_TO},
-		{"cli_quiet", no_argument, 0, 'q'},
+		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	enum caffeopt_format to = CAFFEOPT_AUTO;
@@ -575,6 +600,7 @@ main(int argc, char **argv)
 		{"optimize", cmd_optimize},
 		{"convert", cmd_convert},
 		{"info", cmd_info},
+		{"embed", cmd_embed},
 		{"run", cmd_run},
 		{"verify", cmd_verify},
 		{"bench", cmd_bench},

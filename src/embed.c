@@ -1,0 +1,626 @@
+/* embed.c - a model as C sources: fill template values, render, write.
+ * Requires: a loaded model with weights; a template folder.  Keeps: the
+ * model (net mode builds the runtime's tables from it and frees them).
+ * Decides no C text: every character of SYM.h/.c/.S comes from a template. */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "embed.h"
+#include "embed_net.h"
+#include "fileio.h"
+#include "model.h"
+#include "template.h"
+
+int
+embed_mode_parse(const char *s, enum embed_mode *mode)
+{
+	if (strcmp(s, "blob") == 0)
+		*mode = EMBED_BLOB;
+	else if (strcmp(s, "weights") == 0)
+		*mode = EMBED_WEIGHTS;
+	else if (strcmp(s, "net") == 0)
+		*mode = EMBED_NET;
+	else
+		return -1;
+	return 0;
+}
+
+int
+embed_format_parse(const char *s, enum embed_format *format)
+{
+	if (strcmp(s, "literal") == 0)
+		*format = EMBED_LITERAL;
+	else if (strcmp(s, "array") == 0)
+		*format = EMBED_ARRAY;
+	else if (strcmp(s, "incbin") == 0)
+		*format = EMBED_INCBIN;
+	else
+		return -1;
+	return 0;
+}
+
+static const char *const mode_names[] = {"blob", "weights", "net"};
+static const char *const format_names[] = {"literal", "array", "incbin"};
+
+static int
+ident_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+char *
+embed_ident(const char *s)
+{
+	char *r = strdup(s ? s : ""), *p;
+
+	for (p = r; p && *p; p++)
+		if (!ident_char((unsigned char)*p))
+			*p = '_';
+	return r;
+}
+
+char *
+embed_symbol(const char *name, caffeopt_error *err)
+{
+	char *sym = embed_ident(name);
+
+	if (!sym) {
+		caffeopt_fail(err, NULL, 0, 0, "out of memory");
+		return NULL;
+	}
+	if (!sym[0] || (sym[0] >= '0' && sym[0] <= '9') ||
+	    (sym[0] == '_' && (sym[1] == '_' || (sym[1] >= 'A' && sym[1] <= 'Z')))) {
+		caffeopt_fail(err, NULL, 0, 0, "--name '%s' does not make a C identifier: it must "
+		              "start with a letter (or '_' and a lowercase letter)", name);
+		free(sym);
+		return NULL;
+	}
+	return sym;
+}
+
+/* --- Identifiers of layers, weights and blobs must stay unique. --- */
+
+static int
+ident_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ident *)a)->c, ((const struct ident *)b)->c);
+}
+
+int
+embed_idents_unique(struct ident *ids, size_t n, const char *what, caffeopt_error *err)
+{
+	size_t i;
+
+	qsort(ids, n, sizeof *ids, ident_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(ids[i - 1].c, ids[i].c) == 0)
+			return caffeopt_fail(err, NULL, 0, 0, "%ss '%s' and '%s' both become the C name '%s'; "
+			                     "rename one, or embed with --mode blob", what, ids[i - 1].orig,
+			                     ids[i].orig, ids[i].c);
+	return 0;
+}
+
+/* --- The float pool of weights and net modes. --- */
+
+static void
+put_le32(unsigned char *p, float x)
+{
+	uint32_t u;
+
+	memcpy(&u, &x, sizeof u);
+	p[0] = (unsigned char)u;
+	p[1] = (unsigned char)(u >> 8);
+	p[2] = (unsigned char)(u >> 16);
+	p[3] = (unsigned char)(u >> 24);
+}
+
+int
+embed_pool_add(struct embed_pool *pl, const float *data, size_t count, size_t *offset)
+{
+	size_t at = (pl->floats + pl->align_floats - 1) / pl->align_floats * pl->align_floats, i;
+
+	if (at + count > pl->cap) {
+		size_t cap = pl->cap ? pl->cap : 1024;
+		unsigned char *b;
+		while (cap < at + count)
+			cap *= 2;
+		if (cap > SIZE_MAX / 4 || !(b = realloc(pl->bytes, cap * 4)))
+			return -1;
+		pl->bytes = b;
+		pl->cap = cap;
+	}
+	memset(pl->bytes + pl->floats * 4, 0, (at - pl->floats) * 4);
+	for (i = 0; i < count; i++)
+		put_le32(pl->bytes + (at + i) * 4, data[i]);
+	pl->floats = at + count;
+	*offset = at;
+	return 0;
+}
+
+/* --- Values for the templates. --- */
+
+#define OOM(x) do { if (!(x)) goto oom; } while (0)
+
+/* weights: the layer table and one pool entry per weight blob. */
+static int
+fill_weights(struct tdata *d, struct tval *root, caffeopt_model *m, struct embed_pool *pl,
+             caffeopt_error *err)
+{
+	struct tval *layers, *weights, *v;
+	struct ident *lids = NULL, *wids = NULL;
+	char **names = NULL;
+	size_t i, k, nw = 0, w = 0, nnames = 0, maxdims = 1;
+	int rc = -1;
+
+	for (i = 0; i < m->nlayers; i++)
+		nw += m->layers[i].nblobs;
+	lids = calloc(m->nlayers + 1, sizeof *lids);
+	wids = calloc(nw + 1, sizeof *wids);
+	names = calloc(m->nlayers + nw + 1, sizeof *names);
+	if (!lids || !wids || !names)
+		goto oom;
+	OOM(layers = tv_list(tv_add(d, root, "layers")));
+	OOM(weights = tv_list(tv_add(d, root, "weights")));
+	for (i = 0; i < m->nlayers; i++) {
+		const struct mlayer *l = &m->layers[i];
+		const char *lname = l->p->name ? l->p->name : "";
+		char *lid;
+		OOM(lid = names[nnames++] = embed_ident(lname));
+		lids[i].c = lid;
+		lids[i].orig = lname;
+		OOM(v = tv_map(tv_add(d, layers, NULL)));
+		OOM(tv_int(tv_add(d, v, "index"), (long long)i));
+		OOM(tv_str(d, tv_add(d, v, "name"), lname));
+		OOM(tv_str(d, tv_add(d, v, "ident"), lid));
+		OOM(tv_str(d, tv_add(d, v, "type"), l->p->type ? l->p->type : ""));
+		OOM(tv_int(tv_add(d, v, "first_weight"), (long long)w));
+		OOM(tv_int(tv_add(d, v, "nweights"), (long long)l->nblobs));
+		for (k = 0; k < l->nblobs; k++, w++) {
+			const struct wblob *b = &l->blobs[k];
+			struct tval *wv, *shape;
+			size_t off, dd;
+			char *wid;
+			if (!(wid = names[nnames++] = malloc(strlen(lid) + 24)))
+				goto oom;
+			sprintf(wid, "%s_%zu", lid, k);
+			wids[w].c = wid;
+			wids[w].orig = wid;  /* unique when the layers' are; checked anyway */
+			if (embed_pool_add(pl, b->data, b->count, &off) < 0)
+				goto oom;
+			OOM(wv = tv_map(tv_add(d, weights, NULL)));
+			OOM(tv_int(tv_add(d, wv, "index"), (long long)w));
+			OOM(tv_str(d, tv_add(d, wv, "ident"), wid));
+			OOM(tv_str(d, tv_add(d, wv, "layer"), lname));
+			OOM(tv_str(d, tv_add(d, wv, "layer_ident"), lid));
+			OOM(tv_int(tv_add(d, wv, "layer_index"), (long long)i));
+			OOM(tv_int(tv_add(d, wv, "blob"), (long long)k));
+			OOM(tv_int(tv_add(d, wv, "offset"), (long long)off));
+			OOM(tv_int(tv_add(d, wv, "count"), (long long)b->count));
+			OOM(tv_int(tv_add(d, wv, "ndim"), b->ndim));
+			OOM(shape = tv_list(tv_add(d, wv, "shape")));
+			for (dd = 0; dd < (size_t)b->ndim; dd++)
+				OOM(tv_int(tv_add(d, shape, NULL), (long long)b->shape[dd]));
+			if ((size_t)b->ndim > maxdims)
+				maxdims = (size_t)b->ndim;
+		}
+	}
+	OOM(tv_int(tv_add(d, root, "nlayers"), (long long)m->nlayers));
+	OOM(tv_int(tv_add(d, root, "nweights"), (long long)nw));
+	OOM(tv_int(tv_add(d, root, "max_dims"), (long long)maxdims));
+	if (embed_idents_unique(lids, m->nlayers, "layer", err) < 0 ||
+	    embed_idents_unique(wids, nw, "weight", err) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+oom:
+	rc = caffeopt_fail(err, NULL, 0, 0, "out of memory");
+out:
+	for (i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	free(lids);
+	free(wids);
+	return rc;
+}
+
+/* --- Files. --- */
+
+/* 1 when the file at path holds exactly data[0..len). */
+static int
+same_content(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	static char buf[1 << 16];
+	size_t at = 0;
+	int same = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len)
+		goto out;
+	while (at < len) {
+		ssize_t r = read(fd, buf, len - at < sizeof buf ? len - at : sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || memcmp(buf, (const char *)data + at, (size_t)r) != 0)
+			goto out;
+		at += (size_t)r;
+	}
+	same = 1;
+out:
+	close(fd);
+	return same;
+}
+
+static char *
+join(const char *dir, const char *file)
+{
+	size_t n = strlen(dir), f = strlen(file);
+	char *p = malloc(n + f + 2);
+
+	if (p) {
+		memcpy(p, dir, n);
+		if (n == 0 || dir[n - 1] != '/')
+			p[n++] = '/';
+		memcpy(p + n, file, f + 1);
+	}
+	return p;
+}
+
+/* The same file, however it is spelled: the real folder plus the name. */
+static char *
+canonical(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *real, *r;
+
+	if (!slash)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else if ((dir = malloc((size_t)(slash - path) + 1))) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+	}
+	if (!dir)
+		return NULL;
+	real = realpath(dir, NULL);
+	r = join(real ? real : dir, slash ? slash + 1 : path);
+	free(real);
+	free(dir);
+	return r;
+}
+
+/* mkdir -p; *made is set when the last component was created. */
+static int
+make_dirs(const char *path, int *made, caffeopt_error *err)
+{
+	char *p = strdup(path), *s;
+	struct stat st;
+
+	*made = 0;
+	if (!p)
+		return caffeopt_fail(err, path, 0, 0, "out of memory");
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (stat(p, &st) < 0) {
+				if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+					caffeopt_fail(err, p, 0, 0, "cannot create folder: %s", strerror(errno));
+					free(p);
+					return -1;
+				}
+				*made = c == '\0';
+			} else if (!S_ISDIR(st.st_mode)) {
+				caffeopt_fail(err, p, 0, 0, "not a folder");
+				free(p);
+				return -1;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return 0;
+}
+
+/* A path in Make syntax: blanks, '#' and '$' escaped. */
+static void
+make_path(struct tbuf *b, const char *p)
+{
+	for (; *p; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '#' || *p == '\\')
+			tbuf_put(b, "\\", 1);
+		if (*p == '$')
+			tbuf_put(b, "$", 1);
+		tbuf_put(b, p, 1);
+	}
+}
+
+/* --- The run. --- */
+
+enum { MAX_OUT = 12, MAX_READ = 32 };
+
+struct output {
+	char *path;
+	const char *tpl;          /* template file name, or NULL for data */
+	const void *data;
+	size_t len;
+	struct tbuf buf;          /* rendered text */
+	int always;               /* the stamp: written even when unchanged */
+};
+
+struct run {
+	struct output out[MAX_OUT];
+	size_t nout;
+	char *reads[MAX_READ];    /* template paths, for the depfile */
+	size_t nreads;
+};
+
+static struct output *
+add_output(struct run *r, const char *dir, const char *file)
+{
+	struct output *o = &r->out[r->nout];
+
+	memset(o, 0, sizeof *o);
+	if (!(o->path = dir ? join(dir, file) : strdup(file)))
+		return NULL;
+	r->nout++;
+	return o;
+}
+
+static char *
+file_name(const char *sym, const char *ext)
+{
+	char *p = malloc(strlen(sym) + strlen(ext) + 1);
+
+	if (p) {
+		strcpy(p, sym);
+		strcat(p, ext);
+	}
+	return p;
+}
+
+/* The template values of the run (mode, format, names, data). */
+static int
+fill_values(struct tdata *d, caffeopt_model *m, const struct embed_options *o, const char *sym,
+            char *const *names, unsigned long align, const char *text, size_t tlen,
+            const uint8_t *bin, size_t blen, struct embed_pool *pl, struct embed_net *net,
+            caffeopt_error *err)
+{
+	struct tval *root = tdata_root(d);
+
+	OOM(tv_str(d, tv_add(d, root, "version"), caffeopt_version()));
+	OOM(tv_str(d, tv_add(d, root, "name"), o->name));
+	OOM(tv_str(d, tv_add(d, root, "sym"), sym));
+	OOM(tv_str(d, tv_add(d, root, "mode"), mode_names[o->mode]));
+	OOM(tv_str(d, tv_add(d, root, "format"), format_names[o->format]));
+	OOM(tv_int(tv_add(d, root, "align"), (long long)align));
+	OOM(tv_str(d, tv_add(d, root, "section"), o->section ? o->section : ""));
+	OOM(tv_str(d, tv_add(d, root, "net_name"), m->net && m->net->name ? m->net->name : ""));
+	OOM(tv_str(d, tv_add(d, root, "header"), names[0]));
+	OOM(tv_str(d, tv_add(d, root, "source"), names[1]));
+	OOM(tv_bytes(tv_add(d, root, "prototxt"), text, tlen));
+	OOM(tv_int(tv_add(d, root, "prototxt_size"), (long long)tlen));
+	OOM(tv_str(d, tv_add(d, root, "prototxt_file"), names[3]));
+	OOM(tv_bytes(tv_add(d, root, "caffemodel"), bin, blen));
+	OOM(tv_int(tv_add(d, root, "caffemodel_size"), (long long)blen));
+	OOM(tv_str(d, tv_add(d, root, "caffemodel_file"), names[4]));
+	if (o->mode == EMBED_WEIGHTS && fill_weights(d, root, m, pl, err) < 0)
+		return -1;
+	if (o->mode == EMBED_NET && embed_net_fill(d, root, m, pl, net, err) < 0)
+		return -1;
+	if (o->mode != EMBED_BLOB) {
+		OOM(tv_bytes(tv_add(d, root, "pool"), pl->bytes, pl->floats * 4));
+		OOM(tv_int(tv_add(d, root, "pool_floats"), (long long)pl->floats));
+		OOM(tv_int(tv_add(d, root, "pool_size"), (long long)pl->floats * 4));
+		OOM(tv_str(d, tv_add(d, root, "pool_file"), names[5]));
+	}
+	return 0;
+oom:
+	return caffeopt_fail(err, NULL, 0, 0, "out of memory");
+}
+
+int
+embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_result *res,
+            caffeopt_error *err)
+{
+	struct run r = {0};
+	struct tdata *d = NULL;
+	struct embed_pool pl = {0};
+	struct embed_net net = {0};
+	struct outfile staged[MAX_OUT];
+	struct output *x;
+	size_t nstaged = 0, i, j, tlen = 0, blen = 0;
+	unsigned long align = o->align ? o->align : 16;
+	char *sym = NULL, *text = NULL, *names[6] = {0};
+	uint8_t *bin = NULL;
+	int rc = -1, made_dir = 0;
+	struct embed_result dummy;
+
+	if (!res)
+		res = &dummy;
+	memset(res, 0, sizeof *res);
+	if (o->out_dir && (!o->name || !o->template_dir))
+		return caffeopt_fail(err, NULL, 0, 0, "embed needs a name and a template folder");
+	if (align > 4096 || (align & (align - 1)))
+		return caffeopt_fail(err, NULL, 0, 0, "--align %lu is not a power of two up to 4096", align);
+	if ((o->out_dir || o->out_caffemodel) && !m->has_weights)
+		return caffeopt_fail(err, o->out_dir ? m->prototxt_path : o->out_caffemodel, 0, 0,
+		                     o->out_dir ? "embedding needs the caffemodel's weights (-w)" :
+		                     "no caffemodel was loaded, so none can be written");
+	if (o->section && (!o->section[0] || strpbrk(o->section, "\"\\\n, \t")))
+		return caffeopt_fail(err, NULL, 0, 0, "--section '%s' is not a plain section name", o->section);
+	if (o->out_dir && !(sym = embed_symbol(o->name, err)))
+		return -1;
+	if ((o->out_dir || o->out_prototxt) && !(text = prototxt_encode(m, &tlen, err)))
+		goto out;
+	if ((o->out_dir || o->out_caffemodel) && !(bin = caffemodel_encode(m, o->keep_layer_params, &blen, err)))
+		goto out;
+
+	/* The outputs, in commit order: data, sources, header, depfile, stamp. */
+	if (o->out_dir) {
+		static const char *const ext[] = {".h", ".c", ".S", ".prototxt", ".caffemodel", ".weights"};
+		if (o->mode != EMBED_BLOB && align < 4)
+			align = 4;  /* floats: the C type's own alignment is the least */
+		pl.align_floats = align / 4 ? align / 4 : 1;
+		for (i = 0; i < 6; i++)
+			OOM(names[i] = file_name(sym, ext[i]));
+		if (!(d = tdata_new()))
+			goto oom;
+		if (fill_values(d, m, o, sym, names, align, text, tlen, bin, blen, &pl, &net, err) < 0)
+			goto out;
+		OOM(x = add_output(&r, o->out_dir, names[3]));
+		x->data = text;
+		x->len = tlen;
+		OOM(x = add_output(&r, o->out_dir, names[4]));
+		x->data = bin;
+		x->len = blen;
+		if (o->format == EMBED_INCBIN && o->mode != EMBED_BLOB) {
+			OOM(x = add_output(&r, o->out_dir, names[5]));
+			x->data = pl.bytes ? (const void *)pl.bytes : "";
+			x->len = pl.floats * 4;
+		}
+	}
+	if (o->out_prototxt) {
+		OOM(x = add_output(&r, NULL, o->out_prototxt));
+		x->data = text;
+		x->len = tlen;
+	}
+	if (o->out_caffemodel) {
+		OOM(x = add_output(&r, NULL, o->out_caffemodel));
+		x->data = bin;
+		x->len = blen;
+	}
+	if (o->out_dir) {
+		if (o->format != EMBED_INCBIN || o->mode != EMBED_BLOB) {
+			OOM(x = add_output(&r, o->out_dir, names[1]));
+			x->tpl = "model.c.in";
+		}
+		if (o->format == EMBED_INCBIN) {
+			OOM(x = add_output(&r, o->out_dir, names[2]));
+			x->tpl = "model.S.in";
+		}
+		OOM(x = add_output(&r, o->out_dir, names[0]));
+		x->tpl = "model.h.in";
+	}
+	/* Render every template. */
+	for (i = 0; i < r.nout; i++) {
+		struct tpl *t;
+		char *path;
+		if (!r.out[i].tpl)
+			continue;
+		OOM(path = join(o->template_dir, r.out[i].tpl));
+		r.reads[r.nreads++] = path;
+		if (!(t = tpl_load(path, err)))
+			goto out;
+		if (tpl_render(t, tdata_root(d), &r.out[i].buf, err) < 0) {
+			tpl_free(t);
+			goto out;
+		}
+		tpl_free(t);
+		r.out[i].data = r.out[i].buf.p ? r.out[i].buf.p : "";
+		r.out[i].len = r.out[i].buf.len;
+	}
+	/* -o/-W may name the files out_dir gets anyway: write those once. */
+	for (i = 0; i < r.nout; i++)
+		for (j = i + 1; j < r.nout; j++) {
+			char *a = canonical(r.out[i].path), *b = canonical(r.out[j].path);
+			int same = a && b && strcmp(a, b) == 0;
+			free(a);
+			free(b);
+			if (!same || !r.out[j].data)
+				continue;
+			if (r.out[i].len != r.out[j].len || memcmp(r.out[i].data, r.out[j].data, r.out[i].len)) {
+				caffeopt_fail(err, r.out[j].path, 0, 0, "two different outputs would be written to this file");
+				goto out;
+			}
+			r.out[j].data = NULL;  /* written as out[i] */
+		}
+	if (o->depfile) {
+		size_t nout = r.nout;
+		OOM(x = add_output(&r, NULL, o->depfile));
+		if (o->stamp) {
+			make_path(&x->buf, o->stamp);
+		} else {
+			for (i = 0; i < nout; i++) {
+				if (i)
+					tbuf_put(&x->buf, " \\\n ", 4);
+				make_path(&x->buf, r.out[i].path);
+			}
+		}
+		tbuf_put(&x->buf, ":", 1);
+		for (i = 0; i < o->ninputs + r.nreads; i++) {
+			tbuf_put(&x->buf, " \\\n ", 4);
+			make_path(&x->buf, i < o->ninputs ? o->inputs[i] : r.reads[i - o->ninputs]);
+		}
+		tbuf_put(&x->buf, "\n", 1);
+		/* Like gcc -MP: a rule per input, so a deleted one is no error. */
+		for (i = 0; i < o->ninputs + r.nreads; i++) {
+			tbuf_put(&x->buf, "\n", 1);
+			make_path(&x->buf, i < o->ninputs ? o->inputs[i] : r.reads[i - o->ninputs]);
+			tbuf_put(&x->buf, ":\n", 2);
+		}
+		if (x->buf.oom)
+			goto oom;
+		x->data = x->buf.p;
+		x->len = x->buf.len;
+	}
+	if (o->stamp) {
+		OOM(x = add_output(&r, NULL, o->stamp));
+		x->data = "caffeopt stamp\n";
+		x->len = strlen(x->data);
+		x->always = 1;
+	}
+	if (o->out_dir && make_dirs(o->out_dir, &made_dir, err) < 0)
+		goto out;
+	for (i = 0; i < r.nout; i++) {
+		if (!r.out[i].data)
+			continue;
+		if (!r.out[i].always && same_content(r.out[i].path, r.out[i].data, r.out[i].len)) {
+			res->unchanged++;
+			continue;
+		}
+		if (file_stage(&staged[nstaged], r.out[i].path, r.out[i].data, r.out[i].len, err) < 0)
+			goto out;
+		nstaged++;
+		res->written++;
+	}
+	rc = file_commit(staged, nstaged, err);
+	nstaged = 0;
+	goto out;
+oom:
+	caffeopt_fail(err, NULL, 0, 0, "out of memory");
+out:
+	file_abort(staged, nstaged);
+	if (rc < 0 && made_dir)
+		rmdir(o->out_dir);
+	if (rc < 0)
+		res->written = res->unchanged = 0;
+	for (i = 0; i < r.nout; i++) {
+		free(r.out[i].path);
+		tbuf_free(&r.out[i].buf);
+	}
+	for (i = 0; i < r.nreads; i++)
+		free(r.reads[i]);
+	for (i = 0; i < 6; i++)
+		free(names[i]);
+	embed_net_free(&net);
+	tdata_free(d);
+	free(pl.bytes);
+	free(text);
+	free(bin);
+	free(sym);
+	return rc;
+}
