@@ -1,0 +1,43 @@
+# reader.sh - the caffemodel reader (src/caffemodel.c) takes every encoding
+# the wire format allows as protobuf-c does: the fast path (packed floats
+# left in the file) and the whole-file protobuf-c decode it falls back to
+# must give the same model, so every re-encoding of the CIFAR-10 weights
+# optimizes to the same bytes; re-encodings protobuf refuses are refused
+# with the usual error.  Google's protoc checks the variants are what they
+# claim: it decodes the good ones as the original and refuses the bad ones
+# it can.
+. "$SRC/tests/cli/lib.sh"
+: "${PROTOC:?}" "${PYTHON:?}"
+P="$EX/model/train_val.prototxt"
+W="$EX/model/cifar10.caffemodel"
+dec() { "$PROTOC" -I/usr/include -I"$SRC/src/proto" --decode=caffe.NetParameter caffe.proto; }
+
+"$PYTHON" "$SRC/tests/oracle/caffemodel_variants.py" "$W" "$SCRATCH/v"
+for keep in "" --keep-layer-params; do
+	expect_exit 0 "$CAFFEOPT" optimize -q $keep -m "$P" -w "$W" -o "$SCRATCH/want.prototxt" -W "$SCRATCH/want.caffemodel"
+	n=0
+	for f in "$SCRATCH"/v/same_*.caffemodel; do
+		n=$((n + 1))
+		expect_exit 0 "$CAFFEOPT" optimize -q $keep -m "$P" -w "$f" -o "$SCRATCH/got.prototxt" \
+			-W "$SCRATCH/got.caffemodel" || continue
+		cmp -s "$SCRATCH/want.caffemodel" "$SCRATCH/got.caffemodel" ||
+			fail "$(basename "$f")${keep:+ $keep}: the optimized caffemodel differs from the original's"
+		same_bytes "$SCRATCH/want.prototxt" "$SCRATCH/got.prototxt"
+	done
+	[ "$n" -ge 6 ] || fail "only $n variants"
+done
+dec <"$W" | grep -v '^[0-9]*:' >"$SCRATCH/want.txt"
+for f in "$SCRATCH"/v/same_split_data.caffemodel "$SCRATCH"/v/same_unpacked.caffemodel; do
+	dec <"$f" | grep -v '^[0-9]*:' >"$SCRATCH/got.txt" || fail "protoc cannot decode $(basename "$f")"
+	same_bytes "$SCRATCH/want.txt" "$SCRATCH/got.txt"
+done
+for f in "$SCRATCH"/v/bad_*.caffemodel; do
+	expect_error "$(basename "$f"): not a caffemodel" "$CAFFEOPT" optimize -m "$P" -w "$f" -o "$SCRATCH/o.prototxt"
+done
+# Google's protobuf refuses these too.  (A known field with the wrong wire
+# type, or a group, it keeps as an unknown field; protobuf-c refuses them,
+# and caffeopt has always followed protobuf-c.)
+for b in data_odd_length diff_odd_length length_past_end tag_zero; do
+	dec <"$SCRATCH/v/bad_$b.caffemodel" >/dev/null 2>&1 && fail "protoc decodes bad_$b.caffemodel"
+done
+finish
