@@ -228,7 +228,12 @@ int
 file_stage_open(struct outfile *o, struct outstream *s, const char *path, caffeopt_error *err)
 {
 	size_t n = strlen(path);
-	char *tmp = malloc(n + sizeof ".tmp-XXXXXX");
+	const char *slash = strrchr(path, '/');
+	size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+	/* ".name.tmp-XXXXXX" beside the target: same file system, so rename is
+	 * atomic; hidden, so a kill that leaves it behind does not leave a file
+	 * a glob over outputs ("*.caffemodel") would pick up. */
+	char *tmp = malloc(n + 1 + sizeof ".tmp-XXXXXX");
 
 	memset(s, 0, sizeof *s);
 	s->fd = -1;
@@ -240,8 +245,10 @@ file_stage_open(struct outfile *o, struct outstream *s, const char *path, caffeo
 		s->buf = NULL;
 		return caffeopt_fail(err, path, 0, 0, "out of memory");
 	}
-	memcpy(tmp, path, n);
-	memcpy(tmp + n, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
+	memcpy(tmp, path, dir);
+	tmp[dir] = '.';
+	memcpy(tmp + dir + 1, path + dir, n - dir);
+	memcpy(tmp + n + 1, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
 	s->fd = mkstemp(tmp);
 	if (s->fd < 0) {
 		caffeopt_fail(err, path, 0, 0, "cannot create temporary file: %s",

@@ -64,9 +64,9 @@ while [ "$k" -le "$N" ]; do
 		*) fail "kill at ${delay}s: $f looks like an output" ;;
 		esac
 	done
-	n_tmp=$(ls | grep -c '\.tmp-' || true)
+	n_tmp=$(ls -A | grep -c '^\..*\.tmp-' || true)
 	leftover=$((leftover + n_tmp))
-	rm -f ./*.tmp-*
+	rm -f ./.*.tmp-*
 	if [ "$p" = new ] && [ "$c" = new ]; then
 		make -q || fail "kill at ${delay}s: both outputs are new, yet make would rebuild them"
 	else

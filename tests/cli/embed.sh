@@ -110,7 +110,7 @@ for mode in blob weights; do
 		[ $fmt != incbin ] || [ $mode != blob ] && want="cifar10.c $want"
 		[ $fmt = incbin ] && want="cifar10.S $want"
 		[ $fmt = incbin ] && [ $mode != blob ] && want="$want cifar10.weights"
-		got=$(cd "$D" && ls | sort | tr '\n' ' ')
+		got=$(cd "$D" && ls -A | sort | tr '\n' ' ')
 		[ "$got" = "$(echo $want | tr ' ' '\n' | sort | tr '\n' ' ')" ] || fail "$mode/$fmt wrote: $got; wanted $want"
 		if [ $mode = blob ]; then
 			build "$D" $fmt "$O/dump_blob.c" || continue
@@ -262,7 +262,7 @@ expect_error "model.h.in:1:1: #each wants a list" "$CAFFEOPT" embed -m "$O/opt.p
 	-w "$O/opt.caffemodel" --name cifar10 -o "$O/blob-literal" --template "$O/tpl" --mode blob --align 32
 snap "$O/blob-literal" >"$O/a2"
 same_bytes "$O/b2" "$O/a2"
-ls "$O/blob-literal" | grep -q tmp && fail "a failing run left a temporary file"
+ls -A "$O/blob-literal" | grep -q tmp && fail "a failing run left a temporary file"
 
 # Names: sanitized, never from the path; a leading digit is an error;
 # layer names that become the same C name are an error naming both.

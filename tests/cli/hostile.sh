@@ -26,7 +26,7 @@ run_case() {
 	done | grep -q yes || fail "$case_file: the error names none of: $names"
 	[ "$(cat "$O/out.prototxt")" = old ] || fail "$case_file: out.prototxt was modified"
 	[ "$(cat "$O/out.caffemodel")" = old ] || fail "$case_file: out.caffemodel was modified"
-	[ "$(ls "$O" | wc -l)" = 2 ] || fail "$case_file: left behind: $(ls "$O" | tr '\n' ' ')"
+	[ "$(ls -A "$O" | wc -l)" = 2 ] || fail "$case_file: left behind: $(ls -A "$O" | tr '\n' ' ')"
 }
 
 # Text cases state what they want: '# error: TEXT', and optionally

@@ -23,7 +23,7 @@ for f in "$SRC"/tests/malformed/*.prototxt; do
 		fail "$f: the error names no file"
 	[ "$(cat "$SCRATCH/out.prototxt")" = old ] || fail "$f: the existing output was modified"
 	[ ! -e "$SCRATCH/out.caffemodel" ] || fail "$f: an output was created"
-	ls "$SCRATCH" | grep -q 'tmp-' && fail "$f: a temporary file was left behind"
+	ls -A "$SCRATCH" | grep -q 'tmp-' && fail "$f: a temporary file was left behind"
 done
 [ "$n" -ge 10 ] || fail "only $n malformed cases"
 
