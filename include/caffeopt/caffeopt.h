@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include "caffeopt/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CAFFEOPT_MAX_DIMS 8
 
 typedef struct caffeopt_model caffeopt_model;
@@ -118,5 +122,9 @@ int caffeopt_convert(const char *in, const char *out, enum caffeopt_format to,
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *caffeopt_version(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

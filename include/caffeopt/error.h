@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct caffeopt_error {
 	char file[1024];  /* file the error is in; "" when none */
 	int line;         /* 1-based line, 0 when unknown */
@@ -29,5 +33,9 @@ int caffeopt_fail(caffeopt_error *e, const char *file, int line, int col,
 /* Write "file:line:col: msg" (parts that are unknown are left out) into
  * buf of size n; returns buf. */
 char *caffeopt_error_text(const caffeopt_error *e, char *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -27,6 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CR_MAX_DIMS 8
 #define CR_PRIOR_MAX 16      /* PriorBox sizes and aspect ratios per layer */
 #define CR_ALIGN 16          /* blob offsets are multiples of this many floats */
@@ -267,5 +271,9 @@ int cr_op_flags(int op);
 int cr_plan(cr_layer *layer, uint32_t nlayer, cr_blob *blob, uint32_t nblob,
             const uint32_t *input, uint32_t ninput, const uint32_t *output, uint32_t noutput,
             uint32_t *arena_floats);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
