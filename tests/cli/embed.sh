@@ -1,5 +1,6 @@
 # embed.sh - caffeopt embed and optimize --emit-c.  The generated sources
-# compile with -Wall -Wextra -Werror as C11 (and C++17 in the array format),
+# compile with -Wall -Wextra -Werror as C11 (and C++17 in the array format;
+# the headers from C++11),
 # the linked data equals the optimized files (checked against Google's
 # protobuf for the weights), literal, array and incbin link the same data,
 # output is deterministic, unchanged files are left untouched, a failing
@@ -192,6 +193,15 @@ done
 "$CC" $CFLAGS -I"$O/net-array" -I"$SRC/include" "$O/run_net.c" "$O/net-array/net.o" "$O/rt/librt.a" -lm \
 	-o "$O/net-array/appxx" && "$O/net-array/appxx" "$O/x.raw" "$O/net-array/yxx.raw" &&
 	close "$O/run.npy" "$O/net-array/yxx.raw" || fail "net/array: the C++-compiled net differs from caffeopt run"
+# The header from C++: a C++11 program calls the C-compiled net and runtime
+# (extern "C" in the generated header and in caffeopt/runtime.h).
+sed -e 's/static _Alignas(64) float/alignas(64) static float/' "$O/run_net.c" >"$O/run_net.cpp"
+"$CC" $CFLAGS -I"$O/net-literal" -I"$SRC/include" -c "$O/net-literal/cifar10.c" -o "$O/net-literal/net.o" &&
+	"$CXX" -std=c++11 -Wall -Wextra -Werror -I"$O/net-literal" -I"$SRC/include" "$O/run_net.cpp" \
+		"$O/net-literal/net.o" "$O/rt/librt.a" -lm -o "$O/net-literal/appcc" 2>"$O/cc.err" &&
+	"$O/net-literal/appcc" "$O/x.raw" "$O/net-literal/ycc.raw" &&
+	close "$O/run.npy" "$O/net-literal/ycc.raw" ||
+	{ fail "net/literal: a C++11 caller of the C-compiled net"; head -20 "$O/cc.err" >&2; }
 
 # The literal format refuses C++ with a message that says what to do.
 "$CXX" $CXXFLAGS -x c++ -I"$O/blob-literal" -c "$O/blob-literal/cifar10.c" -o "$O/x.o" 2>"$O/cc.err" &&
