@@ -293,6 +293,9 @@ engine_verify(caffeopt_model *ma, caffeopt_model *mb, const struct engine_verify
 			fprintf(o->out, "  %-24s %-16s max|A| %-11.5g max abs err %-10.3g max rel err %-10.3g %s\n",
 			        x->name, engine_shape(x, sh, sizeof sh), w[k].maxa, w[k].abs, w[k].rel,
 			        bad ? "FAIL" : "ok");
+		if (o->figure)
+			o->figure(o->figure_ctx, x->name, engine_shape(x, sh, sizeof sh), w[k].maxa, w[k].abs,
+			          w[k].rel, !bad);
 		if (bad)
 			rc = 1;
 	}

@@ -44,6 +44,11 @@ struct engine_verify {
 	int has_input_scale;       /* B folds the scale: A gets (x - mean) * scale */
 	double input_scale;
 	FILE *out;                 /* the report, may be NULL */
+	/* Called once per output after the samples ran (may be NULL): its
+	 * name, shape, max |A|, worst absolute and relative errors. */
+	void (*figure)(void *ctx, const char *output, const char *shape, double maxa,
+	               double abs, double rel, int ok);
+	void *figure_ctx;
 };
 
 /* Run a and b on the same inputs (preprocessed for a when b has the input

@@ -166,12 +166,26 @@ enum { MAX_LIST = 64 };
 /* optimize --verify: the source as loaded, against the optimized m, in the
  * engine on seeded inputs (preprocessed for the source when the input fold
  * ran).  0 when within tol, else 1 after a message: nothing is written. */
+/* One --verify figure per output into the HTML report. */
+static void
+verify_figure(void *ctx, const char *output, const char *shape, double maxa, double abs, double rel,
+              int ok)
+{
+	char v[256];
+
+	snprintf(v, sizeof v, "%s: max |output| %.5g, max abs error %.3g, max relative error %.3g (%s)",
+	         shape, maxa, abs, rel, ok ? "ok" : "FAIL");
+	if (report_html_verify_row(ctx, output, v) < 0)
+		cli_warn(NULL, "--report-html: out of memory for a --verify figure");
+}
+
 static int
 verify_optimized(const struct caffeopt_load_options *lo, caffeopt_model *m,
-                 const struct caffeopt_optimize_options *oo, double tol)
+                 const struct caffeopt_optimize_options *oo, double tol, struct report_html *html)
 {
 	struct caffeopt_load_options again = *lo;
 	struct engine_verify vo = {0};
+	char summary[160];
 	caffeopt_model *src;
 	caffeopt_error err;
 	int k = caffeopt_pass_index("fold-input"), rc;
@@ -188,6 +202,10 @@ verify_optimized(const struct caffeopt_load_options *lo, caffeopt_model *m,
 		vo.has_input_scale = oo->has_input_scale;
 		vo.input_scale = oo->input_scale;
 	}
+	if (html) {
+		vo.figure = verify_figure;
+		vo.figure_ctx = html;
+	}
 	cr_set_threads(1);
 	if (!cli_quiet)
 		printf("caffeopt optimize --verify (tolerance %g of max |output|)\n", tol);
@@ -195,6 +213,12 @@ verify_optimized(const struct caffeopt_load_options *lo, caffeopt_model *m,
 	caffeopt_model_free(src);
 	if (rc < 0)
 		return cli_fail(&err);
+	if (html) {
+		snprintf(summary, sizeof summary,
+		         "the engine ran the source and the optimized model on %u seeded inputs; every output "
+		         "within %g of its max |output|", vo.samples, tol);
+		report_html_verify_verdict(html, rc == 0, summary);
+	}
 	if (rc > 0) {
 		fprintf(stderr, "caffeopt: optimize: --verify: the optimized model differs from %s beyond %g; "
 		        "nothing written\n", lo->prototxt, tol);
@@ -462,7 +486,7 @@ cmd_optimize(int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if (verify && (rc = verify_optimized(&lo, m, &oo, tol)) != 0)
+	if (verify && (rc = verify_optimized(&lo, m, &oo, tol, html)) != 0)
 		goto out;
 	rc = 1;
 	so.prototxt = r.out_prototxt;
@@ -476,8 +500,6 @@ cmd_optimize(int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	/* --verify figures go in with report_html_verify_row and
-	 * report_html_verify_verdict before this write. */
 	if (html && report_html_write(html, m, rep, report_html, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;

@@ -153,10 +153,10 @@ check_svg "$SCRATCH/r152.svg" "$SCRATCH/r152.prototxt"
 "$PYTHON" -c 'import sys; t = float(sys.argv[2]) - float(sys.argv[1]); print("resnet152: 670 layers drawn in %.2f s" % t); sys.exit(t > 60)' \
 	"$t0" "$t1" || fail "ResNet-152 took more than 60 s to draw"
 
-# The HTML report: self-contained, both pictures XML, the pass table, and
-# headless Chromium draws a page that is not blank.
+# The HTML report: self-contained, both pictures XML, the pass table, the
+# --verify figures, and headless Chromium draws a page that is not blank.
 expect_exit 0 "$CAFFEOPT" optimize -m "$P" -w "$W" -o "$SCRATCH/h.prototxt" -W "$SCRATCH/h.caffemodel" \
-	--deploy --input-shape 1,3,32,32 --report-html "$SCRATCH/report.html"
+	--deploy --input-shape 1,3,32,32 --report-html "$SCRATCH/report.html" --verify
 grep -q "wrote     $SCRATCH/report.html" "$SCRATCH/out" || fail "optimize does not say it wrote the report"
 "$PYTHON" - "$SCRATCH/report.html" "$has_fold" <<'EOF' || fail "report.html content"
 import re, sys
@@ -176,6 +176,11 @@ if len(ids) != len(set(ids)):
 for want in ("activation memory", "weight bytes", "parameters", "remove-dropout", "Verification"):
     if want not in page:
         sys.exit("report lacks %r" % want)
+# --verify's figures: the verdict and one row per network output.
+if not re.search(r'<span class="pass">passed</span>', page):
+    sys.exit("report lacks the --verify verdict")
+if not re.search(r'<tr><th>[^<]+</th><td class="n">[^<]*max relative error [0-9.e+-]+ \(ok\)</td>', page):
+    sys.exit("report lacks the --verify figures")
 if sys.argv[2] == "1" and "folded bn4, scale4 into conv4" not in page:
     sys.exit("report lacks fold-affine's note on conv4")
 print("report.html: %d bytes, 2 inline SVGs" % len(page))
