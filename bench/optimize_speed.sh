@@ -5,7 +5,7 @@
 #   sh bench/optimize_speed.sh [BUILD_DIR]
 # Environment: ROUNDS (default 7), WORK (a folder on the disk to measure;
 # default $TMPDIR or /tmp), CAFFEOPT (default BUILD_DIR/caffeopt), PYTHON
-# (default /usr/bin/python3: numpy and google.protobuf), PROTOC, CC.
+# (default /usr/bin/python3: numpy and google.protobuf), PROTOC.
 # Prints a Markdown table: median and min wall time over the rounds, the
 # largest peak RSS (/usr/bin/time -v's "Maximum resident set size"), and
 # ratios of medians.  Every output is removed and `sync` runs before each
@@ -31,14 +31,6 @@ cp "$SRC/bench/resnet152_deploy.prototxt" "$W/r152.prototxt"
 IN=$W/r152.caffemodel
 SIZE=$(wc -c <"$IN")
 
-# fsync() and fdatasync() that return at once: for the breakdown only (how
-# much of caffeopt's time is its fsync of the output).
-cat >"$W/nofsync.c" <<'C'
-int fsync(int fd) { (void)fd; return 0; }
-int fdatasync(int fd) { (void)fd; return 0; }
-C
-${CC:-cc} -shared -fPIC -O2 -o "$W/nofsync.so" "$W/nofsync.c"
-
 OPT="optimize -q -m $W/r152.prototxt -w $IN -o $W/out.prototxt -W $W/out.caffemodel"
 names="cp cp_fsync optimize optimize_nofsync disable_all disable_all_nofsync python_protobuf"
 cmd_of() {
@@ -46,15 +38,16 @@ cmd_of() {
 	cp) echo "cp $IN $W/out.caffemodel" ;;
 	cp_fsync) echo "sh -c 'cp $IN $W/out.caffemodel && sync $W/out.caffemodel'" ;;
 	optimize) echo "$CAFFEOPT $OPT" ;;
-	optimize_nofsync) echo "env LD_PRELOAD=$W/nofsync.so $CAFFEOPT $OPT" ;;
+	optimize_nofsync) echo "$CAFFEOPT $OPT --no-fsync" ;;
 	disable_all) echo "$CAFFEOPT $OPT --disable all" ;;
-	disable_all_nofsync) echo "env LD_PRELOAD=$W/nofsync.so $CAFFEOPT $OPT --disable all" ;;
+	disable_all_nofsync) echo "$CAFFEOPT $OPT --disable all --no-fsync" ;;
 	python_protobuf) echo "$PYTHON $SRC/bench/pb_roundtrip.py $W/pb $IN $W/out.caffemodel" ;;
 	esac
 }
 
 # Warm the page cache with the input (every command reads it from there).
 cat "$IN" >/dev/null
+LOAD0=$(uptime | sed 's/.*load/load/')
 : >"$W/times"
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
@@ -70,7 +63,8 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	done
 done
 
-echo "ResNet-152 caffemodel: $SIZE bytes; $ROUNDS rounds; $(nproc) cores;$(uptime | sed 's/.*load/ load/')"
+echo "ResNet-152 caffemodel: $SIZE bytes; $ROUNDS rounds; $(nproc) cores"
+echo "$LOAD0 (before the rounds); $(uptime | sed 's/.*load/load/') (after)"
 echo "$(sed -n 's/protobuf backend: /python protobuf backend: /p' "$W/err" | head -1)"
 echo
 for n in $names; do echo "$n: $(cmd_of "$n" | sed "s|$W|\$W|g; s|$SRC|\$SRC|g")"; done

@@ -37,7 +37,7 @@ static const char usage_graph[] =
 	"      --input-shape N,C,H,W  input shape for --deploy\n"
 	"      --phase test|train   the phase to filter layers for (default test)\n"
 	"      --title TEXT         the picture's title (default: the net's name)\n"
-	"  -q, --cli_quiet              print errors only\n"
+	"  -q, --quiet              print errors only\n"
 	"  -h, --help               this text\n";
 
 enum { OPT_OPTIMIZED = 256, OPT_PASSES, OPT_DEPLOY, OPT_INPUT_SHAPE, OPT_PHASE, OPT_FORMAT, OPT_TITLE };

@@ -198,6 +198,15 @@ bigbuf_free(void *p, size_t n)
 	free(p);
 }
 
+/* Whether outputs are fsynced before the rename (file_set_durable). */
+static int durable = 1;
+
+void
+file_set_durable(int on)
+{
+	durable = on != 0;
+}
+
 /* The process umask, read without changing it for long. */
 static mode_t
 umask_get(void)
@@ -274,7 +283,7 @@ static void
 start_writeback(struct outstream *s)
 {
 #if defined(SYNC_FILE_RANGE_WRITE)
-	if (s->written - s->synced >= ((uint64_t)8 << 20)) {
+	if (durable && s->written - s->synced >= ((uint64_t)8 << 20)) {
 		sync_file_range(s->fd, (off_t)s->synced, (off_t)(s->written - s->synced),
 		                SYNC_FILE_RANGE_WRITE);
 		s->synced = s->written;
@@ -340,7 +349,7 @@ file_stage_close(struct outstream *s, caffeopt_error *err)
 	out_flush(s);
 	/* fsync before the rename: a crash then leaves the old file or the
 	 * complete new one, never a renamed empty file. */
-	if (s->errnum || fsync(s->fd) < 0) {
+	if (s->errnum || (durable && fsync(s->fd) < 0)) {
 		caffeopt_fail(err, o->path, 0, 0, "write failed: %s", strerror(s->errnum ? s->errnum : errno));
 		file_stage_discard(s);
 		return -1;

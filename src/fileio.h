@@ -76,8 +76,18 @@ int file_stage_open(struct outfile *o, struct outstream *s, const char *path,
  * reported by file_stage_close. */
 void outstream_write(struct outstream *s, const void *p, size_t n);
 
-/* Flush, make durable (fsync) and close.  0, or -1 with the temporary file
- * removed and o's strings freed. */
+/* Whether staged files are made durable before they are renamed into
+ * place (the default, 1) or only atomic (0).  Process-wide.  Either way no
+ * reader ever sees a partial file at a target path, also when the process
+ * is killed; without fsync a crash of the machine (power loss, kernel
+ * panic) within the file system's commit interval can leave a target
+ * empty or partial.  Without it no writeback is started while writing
+ * either: the kernel writes the files back when it sees fit, as `cp`
+ * leaves them. */
+void file_set_durable(int on);
+
+/* Flush, make durable (fsync, unless file_set_durable(0)) and close.  0,
+ * or -1 with the temporary file removed and o's strings freed. */
 int file_stage_close(struct outstream *s, caffeopt_error *err);
 
 /* Drop a stream opened with file_stage_open: close and remove it. */

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "cli_embed.h"
 #include "json.h"
+#include "fileio.h"
 #include "meanfile.h"
 #include "report_html.h"
 
@@ -66,7 +67,10 @@ static const char usage_optimize[] =
 	"                           write nothing when an output differs beyond --tol\n"
 	"      --tol T              --verify's tolerance, relative to max |output| (1e-4)\n"
 	"      --report-html FILE.html  one page: pictures before and after, totals, passes\n"
-	"  -q, --cli_quiet              print errors only\n"
+	"      --no-fsync           outputs are renamed into place without fsync: still\n"
+	"                           atomic (never partial, also when killed), not durable\n"
+	"                           across a power loss or kernel crash\n"
+	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print the layer table of the result\n"
 	"  -h, --help               this text\n";
 
@@ -91,7 +95,8 @@ static const char usage_info[] =
 enum {
 	OPT_ENABLE = 256, OPT_DISABLE, OPT_DEPLOY, OPT_INPUT_SHAPE, OPT_INPUT_LAYER,
 	OPT_PHASE, OPT_LEVEL, OPT_STAGE, OPT_KEEP_PARAMS, OPT_REPORT, OPT_TO,
-	OPT_KEEP_BLOB, OPT_MEAN, OPT_INPUT_SCALE, OPT_REPORT_HTML, OPT_VERIFY, OPT_TOL
+	OPT_KEEP_BLOB, OPT_MEAN, OPT_INPUT_SCALE, OPT_REPORT_HTML, OPT_VERIFY, OPT_TOL,
+	OPT_NO_FSYNC
 };
 
 /* An ini switch (-1 unset, 0 no, 1 yes) applied to the named passes. */
@@ -253,6 +258,7 @@ cmd_optimize(int argc, char **argv)
 		{"report-html", required_argument, 0, OPT_REPORT_HTML},
 		{"verify", no_argument, 0, OPT_VERIFY},
 		{"tol", required_argument, 0, OPT_TOL},
+		{"no-fsync", no_argument, 0, OPT_NO_FSYNC},
 		{"quiet", no_argument, 0, 'q'},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
@@ -321,6 +327,7 @@ cmd_optimize(int argc, char **argv)
 				mean_path = optarg;
 			break;
 		case OPT_VERIFY: verify = 1; break;
+		case OPT_NO_FSYNC: file_set_durable(0); break;
 		case OPT_TOL: {
 			char *end;
 			tol = strtod(optarg, &end);
