@@ -221,14 +221,3 @@ affine_chain_names(char *buf, size_t size, const caffeopt_model *m, const int *c
 		used += (size_t)w;
 	}
 }
-
-int
-affine_layer_index(const caffeopt_model *m, const Caffe__LayerParameter *l)
-{
-	size_t i;
-
-	for (i = 0; i < m->nlayers; i++)
-		if (m->layers[i].p == l)
-			return (int)i;
-	return -1;
-}

@@ -34,9 +34,6 @@ int affine_chain_has(const int *chain, int n, int j);
  * with "..." when it does not fit). */
 void affine_chain_names(char *buf, size_t size, const caffeopt_model *m, const int *chain, int n);
 
-/* The index of the layer whose LayerParameter is l; -1 when it is gone. */
-int affine_layer_index(const caffeopt_model *m, const Caffe__LayerParameter *l);
-
 /* 1 when layer l is of a kind affine_of may accept. */
 int affine_kind(const Caffe__LayerParameter *l);
 

@@ -17,9 +17,27 @@ binds_to_input(const struct graph *g, int layer, const char *name, int u, int at
 	return w == u || (w >= 0 && g->ver[w].producer == layer);
 }
 
+/* Remove layer `layer` from the model and the graph: the readers of all
+ * its tops now read version u (their bottoms name it, or fall through to
+ * it).  1, or -1 when out of memory. */
+static int
+take_out(struct pass_ctx *cx, struct graph *g, int layer, int u)
+{
+	int k, ntop = g->layer[layer].ntop;
+
+	for (k = 0; k < ntop; k++)
+		if (graph_move_readers(g, g->layer[layer].top[k], u, cx->err) < 0)
+			return -1;
+	model_remove_layer(cx->m, (size_t)layer);
+	if (graph_remove_layer(g, layer, cx->err) < 0)
+		return -1;
+	pass_graph_verify(cx, g);
+	return 1;
+}
+
 /* Every reader of the copies tops[first..last) reads the input. */
 static int
-redirect(struct pass_ctx *cx, const struct graph *g, int layer, int first, int last, int u,
+redirect(struct pass_ctx *cx, struct graph *g, int layer, int first, int last, int u,
          const char *tag)
 {
 	const struct glayer *gl = &g->layer[layer];
@@ -52,12 +70,11 @@ redirect(struct pass_ctx *cx, const struct graph *g, int layer, int first, int l
 		pass_fired(cx, l->name, "%s (in place)", tag);
 	else
 		pass_fired(cx, l->name, "%s; readers of '%s' read '%s'", tag, g->ver[gl->top[first]].name, uname);
-	model_remove_layer(cx->m, (size_t)layer);
-	return 1;
+	return take_out(cx, g, layer, u);
 }
 
 int
-pass_bypass(struct pass_ctx *cx, const struct graph *g, int layer, int in_slot, int out_slot,
+pass_bypass(struct pass_ctx *cx, struct graph *g, int layer, int in_slot, int out_slot,
             const char *what)
 {
 	Caffe__LayerParameter *l = cx->m->layers[layer].p, *p;
@@ -121,8 +138,7 @@ pass_bypass(struct pass_ctx *cx, const struct graph *g, int layer, int in_slot, 
 			return 0;
 		}
 		pass_fired(cx, l->name, "%s (in place)", tag);
-		model_remove_layer(cx->m, (size_t)layer);
-		return 1;
+		return take_out(cx, g, layer, u);
 	}
 	if (!graph_sole_reader(g, u, layer)) {
 		pass_refused(cx, l->name, "its output '%s' is a network output and '%s' has other readers", vname,
@@ -137,7 +153,8 @@ pass_bypass(struct pass_ctx *cx, const struct graph *g, int layer, int in_slot, 
 	p = cx->m->layers[g->ver[u].producer].p;
 	if (pass_set_string(&p->top[g->ver[u].slot], vname) < 0)
 		return caffeopt_fail(cx->err, NULL, 0, 0, "out of memory");
+	if (graph_rename(g, u, cx->err) < 0)
+		return -1;
 	pass_fired(cx, l->name, "%s; '%s' now makes the output '%s'", tag, p->name, vname);
-	model_remove_layer(cx->m, (size_t)layer);
-	return 1;
+	return take_out(cx, g, layer, u);
 }

@@ -14,8 +14,9 @@
  * network input.  Anything else is refused.  `what` names the rule in the
  * notes ("Concat of one input"); may be NULL.
  * Returns 1 removed (noted as fired), 0 refused (noted with the reason),
- * -1 on running out of memory (cx->err set).  g is stale after 1. */
-int pass_bypass(struct pass_ctx *cx, const struct graph *g, int layer, int in_slot, int out_slot,
+ * -1 on running out of memory (cx->err set).  After 1, g is brought up to
+ * date with the edit (graph.h); layers before `layer` keep their numbers. */
+int pass_bypass(struct pass_ctx *cx, struct graph *g, int layer, int in_slot, int out_slot,
                 const char *what);
 
 #endif

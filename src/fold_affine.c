@@ -159,7 +159,7 @@ fold_into(struct pass_ctx *cx, int p, const struct producer *pr, const struct af
 
 /* Try to fold the affine chain after layer p.  1 folded, 0 not, -1 error. */
 static int
-try_fold(struct pass_ctx *cx, const struct graph *g, int p)
+try_fold(struct pass_ctx *cx, struct graph *g, int p)
 {
 	caffeopt_model *m = cx->m;
 	Caffe__LayerParameter *l = m->layers[p].p;
@@ -168,8 +168,8 @@ try_fold(struct pass_ctx *cx, const struct graph *g, int p)
 	const struct gver *gv;
 	const char *last;
 	Caffe__LayerParameter **readers = NULL;
-	int *slots = NULL, *chain = NULL;
-	int nchain = 0, cur, k, r = -1, rc, nreaders, end;
+	int *slots = NULL, *chain = NULL, *at = NULL;
+	int nchain = 0, cur, k, r = -1, rc, nreaders, end, vp;
 	char why[256], list[1024];
 
 	if (l->n_top < 1)
@@ -279,41 +279,50 @@ try_fold(struct pass_ctx *cx, const struct graph *g, int p)
 	nreaders = gv->nuses;
 	readers = malloc(((size_t)nreaders + 1) * sizeof *readers);
 	slots = malloc(((size_t)nreaders + 1) * sizeof *slots);
-	if (!readers || !slots)
+	at = malloc(((size_t)nreaders + 1) * sizeof *at);
+	if (!readers || !slots || !at)
 		goto oom;
 	for (k = 0; k < nreaders; k++) {
 		readers[k] = m->layers[gv->uses[k].layer].p;
 		slots[k] = gv->uses[k].slot;
+		/* Its index once the chain, all before it, is gone. */
+		at[k] = gv->uses[k].layer - nchain;
 	}
 	affine_chain_names(list, sizeof list, m, chain, nchain);
 
 	/* Edit: weights, the producer's top, then the chain goes (from the
-	 * back, so earlier indices hold). */
+	 * back, so earlier indices hold); the graph follows each step: the
+	 * producer's version takes the new name and the chain's readers. */
 	if (fold_into(cx, p, &pr, &acc) < 0)
 		goto fail;
 	if (pass_set_string(&l->top[0], last) < 0)
 		goto oom;
 	last = l->top[0];  /* the old string goes with the chain */
+	vp = g->layer[p].top[0];
+	if (graph_rename(g, vp, cx->err) < 0 || graph_move_readers(g, cur, vp, cx->err) < 0)
+		goto fail;
 	pass_fired(cx, l->name, "folded %s into %s", list, l->name);
 	for (k = 0; k < nchain; k++)
 		model_absorb(m, l->name, m->layers[chain[k]].p->name, m->layers[chain[k]].p->type);
-	for (k = nchain; k-- > 0;)
+	for (k = nchain; k-- > 0;) {
 		model_remove_layer(m, (size_t)chain[k]);
-
-	/* Check: every reader of the chain's result now binds to the producer. */
-	{
-		struct graph *g2 = pass_graph(cx);
-		int v, bad = 0;
-		if (!g2)
+		if (graph_remove_layer(g, chain[k], cx->err) < 0)
 			goto fail;
-		v = g2->layer[p].top[0];
+	}
+	pass_graph_verify(cx, g);
+
+	/* Check: every reader of the chain's result now binds, by name, to
+	 * the producer. */
+	{
+		int bad = 0;
 		for (k = 0; k < nreaders && !bad; k++) {
-			int j = affine_layer_index(m, readers[k]);
-			bad = j < 0 || g2->layer[j].bottom[slots[k]] != v;
+			int j = at[k];
+			bad = j <= p || j >= (int)m->nlayers || m->layers[j].p != readers[k] ||
+			      g->layer[j].bottom[slots[k]] != vp ||
+			      graph_lookup(g, readers[k]->bottom[slots[k]], j) != vp;
 		}
 		if (nreaders == 0)
-			bad = graph_lookup(g2, last, (int)g2->nlayer) != v;
-		graph_free(g2);
+			bad = graph_lookup(g, last, (int)g->nlayer) != vp;
 		if (bad) {
 			caffeopt_fail(cx->err, NULL, 0, 0, "internal error: fold-affine left a reader of '%s' unbound from %s",
 			              last, l->name);
@@ -331,20 +340,22 @@ out:
 	free(chain);
 	free(readers);
 	free(slots);
+	free(at);
 	return rc;
 }
 
 int
 fold_affine(struct pass_ctx *cx)
 {
+	struct graph *g = NULL;
 	size_t i;
+	int rc = 0;
 
 	if (!cx->m->has_weights)
 		return 0;
-	/* The producer keeps its index: its chain comes after it. */
-	for (i = 0; i < cx->m->nlayers; i++) {
-		struct graph *g;
-		int rc;
+	/* The producer keeps its index: its chain comes after it.  One graph,
+	 * built at the first candidate and kept up to date by try_fold. */
+	for (i = 0; i < cx->m->nlayers && rc >= 0; i++) {
 		switch (kind_of(cx->m->layers[i].p->type)) {
 		case KIND_CONVOLUTION:
 		case KIND_DECONVOLUTION:
@@ -353,12 +364,10 @@ fold_affine(struct pass_ctx *cx)
 		default:
 			continue;
 		}
-		if (!(g = pass_graph(cx)))
+		if (!g && !(g = pass_graph(cx)))
 			return -1;
 		rc = try_fold(cx, g, (int)i);
-		graph_free(g);
-		if (rc < 0)
-			return -1;
 	}
-	return 0;
+	graph_free(g);
+	return rc < 0 ? -1 : 0;
 }

@@ -1,4 +1,5 @@
-/* graph.c - build the SSA view of a model (see graph.h). */
+/* graph.c - build the SSA view of a model and keep it up to date through
+ * a pass's edits (see graph.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,8 @@ graph_free(struct graph *g)
 {
 	if (g) {
 		arena_free(g->arena);
+		free(g->ver);
+		free(g->layer);
 		free(g);
 	}
 }
@@ -116,12 +119,15 @@ graph_build(caffeopt_model *m, const char *const *pinned, size_t npinned, caffeo
 		;
 	t.name = calloc(t.cap, sizeof *t.name);
 	t.ver = calloc(t.cap, sizeof *t.ver);
-	g->ver = arena_alloc(&g->arena, (nver + 1) * sizeof *g->ver);
-	g->layer = arena_alloc(&g->arena, (m->nlayers + 1) * sizeof *g->layer);
+	g->capver = nver + 1;
+	g->caplayer = m->nlayers + 1;
+	g->ver = calloc(g->capver, sizeof *g->ver);
+	g->layer = calloc(g->caplayer, sizeof *g->layer);
 	if (!t.name || !t.ver || !g->ver || !g->layer)
 		goto oom;
-	memset(g->ver, 0, (nver + 1) * sizeof *g->ver);
 	g->nlayer = m->nlayers;
+	g->pinned = pinned;
+	g->npinned = npinned;
 
 	for (i = 0; i < net->n_input; i++) {
 		struct gver *gv = &g->ver[g->nver];
@@ -130,6 +136,7 @@ graph_build(caffeopt_model *m, const char *const *pinned, size_t npinned, caffeo
 			goto fail;
 		}
 		gv->name = net->input[i];
+		gv->hash = hash(gv->name);
 		gv->producer = -1;
 		gv->slot = (int)i;
 		gv->input = 1;
@@ -143,6 +150,8 @@ graph_build(caffeopt_model *m, const char *const *pinned, size_t npinned, caffeo
 
 		gl->kind = kind_of(l->type);
 		gl->frozen = textfmt_has_unknown(&l->base);
+		gl->nbottom = (int)l->n_bottom;
+		gl->ntop = (int)l->n_top;
 		gl->bottom = arena_alloc(&g->arena, (l->n_bottom + 1) * sizeof *gl->bottom);
 		gl->top = arena_alloc(&g->arena, (l->n_top + 1) * sizeof *gl->top);
 		if (!gl->bottom || !gl->top)
@@ -175,6 +184,7 @@ graph_build(caffeopt_model *m, const char *const *pinned, size_t npinned, caffeo
 				goto fail;
 			}
 			gv->name = l->top[j];
+			gv->hash = hash(gv->name);
 			gv->producer = (int)i;
 			gv->slot = (int)j;
 			gv->input = is_input != 0;
@@ -220,6 +230,7 @@ fail:
 int
 graph_lookup(const struct graph *g, const char *name, int at)
 {
+	size_t h = hash(name);
 	int v, best = -1;
 
 	/* Versions are numbered in layer order, so the last match made by a
@@ -227,7 +238,7 @@ graph_lookup(const struct graph *g, const char *name, int at)
 	for (v = 0; v < (int)g->nver; v++) {
 		if (g->ver[v].producer >= at)
 			break;
-		if (strcmp(g->ver[v].name, name) == 0)
+		if (g->ver[v].hash == h && strcmp(g->ver[v].name, name) == 0)
 			best = v;
 	}
 	return best;
@@ -245,4 +256,248 @@ graph_sole_reader(const struct graph *g, int v, int layer)
 		if (gv->uses[k].layer != layer)
 			return 0;
 	return gv->nuses > 0;
+}
+
+int
+graph_equal(const struct graph *a, const struct graph *b)
+{
+	size_t i;
+	int k;
+
+	if (a->nver != b->nver || a->nlayer != b->nlayer)
+		return 0;
+	for (i = 0; i < a->nver; i++) {
+		const struct gver *x = &a->ver[i], *y = &b->ver[i];
+		if (strcmp(x->name, y->name) != 0 || x->hash != y->hash || x->producer != y->producer ||
+		    x->slot != y->slot || x->nuses != y->nuses || x->output != y->output ||
+		    x->pinned != y->pinned || x->input != y->input)
+			return 0;
+		for (k = 0; k < x->nuses; k++)
+			if (x->uses[k].layer != y->uses[k].layer || x->uses[k].slot != y->uses[k].slot)
+				return 0;
+	}
+	for (i = 0; i < a->nlayer; i++) {
+		const struct glayer *x = &a->layer[i], *y = &b->layer[i];
+		if (x->kind != y->kind || x->frozen != y->frozen || x->nbottom != y->nbottom ||
+		    x->ntop != y->ntop)
+			return 0;
+		for (k = 0; k < x->nbottom; k++)
+			if (x->bottom[k] != y->bottom[k])
+				return 0;
+		for (k = 0; k < x->ntop; k++)
+			if (x->top[k] != y->top[k])
+				return 0;
+	}
+	return 1;
+}
+
+static int
+oom(caffeopt_error *err)
+{
+	return caffeopt_fail(err, NULL, 0, 0, "out of memory updating the graph");
+}
+
+/* The pinned flags after names changed or versions went: the last
+ * version of each pinned name, as graph_build sets them. */
+static void
+repin(struct graph *g)
+{
+	size_t i;
+	int v;
+
+	if (g->npinned == 0)
+		return;
+	for (v = 0; v < (int)g->nver; v++)
+		if (g->ver[v].pinned) {
+			g->ver[v].pinned = 0;
+			g->ver[v].output = g->ver[v].nuses == 0;
+		}
+	for (i = 0; i < g->npinned; i++)
+		if ((v = graph_lookup(g, g->pinned[i], (int)g->nlayer)) >= 0) {
+			g->ver[v].pinned = 1;
+			g->ver[v].output = 1;
+		}
+}
+
+static void
+set_output(struct gver *gv)
+{
+	gv->output = gv->nuses == 0 || gv->pinned;
+}
+
+int
+graph_rename(struct graph *g, int v, caffeopt_error *err)
+{
+	struct gver *gv = &g->ver[v];
+
+	(void)err;
+	gv->name = gv->producer >= 0 ? g->m->layers[gv->producer].p->top[gv->slot]
+	                             : g->m->net->input[gv->slot];
+	gv->hash = hash(gv->name);
+	repin(g);
+	return 0;
+}
+
+static int
+use_before(const struct guse *a, const struct guse *b)
+{
+	return a->layer < b->layer || (a->layer == b->layer && a->slot < b->slot);
+}
+
+int
+graph_move_readers(struct graph *g, int from, int to, caffeopt_error *err)
+{
+	struct gver *f = &g->ver[from], *t = &g->ver[to];
+	struct guse *u;
+	int a = 0, b = 0, n = 0, k;
+
+	if (f->nuses == 0)
+		return 0;
+	if (!(u = arena_alloc(&g->arena, ((size_t)f->nuses + (size_t)t->nuses) * sizeof *u)))
+		return oom(err);
+	/* Both lists are in layer order; so is their merge. */
+	while (a < t->nuses || b < f->nuses)
+		if (b == f->nuses || (a < t->nuses && use_before(&t->uses[a], &f->uses[b])))
+			u[n++] = t->uses[a++];
+		else
+			u[n++] = f->uses[b++];
+	for (k = 0; k < f->nuses; k++)
+		g->layer[f->uses[k].layer].bottom[f->uses[k].slot] = to;
+	t->uses = u;
+	t->nuses = n;
+	f->nuses = 0;
+	set_output(f);
+	set_output(t);
+	return 0;
+}
+
+/* Renumber after n versions from v0 and one layer at i went (d < 0) or
+ * came (d > 0): versions >= v0 move by n*d, layers >= i by d. */
+static void
+renumber(struct graph *g, int v0, int n, int i, int d)
+{
+	size_t j;
+	int k, lim = d < 0 ? v0 + n : v0;
+
+	for (j = 0; j < g->nlayer; j++) {
+		struct glayer *gl = &g->layer[j];
+		for (k = 0; k < gl->nbottom; k++)
+			if (gl->bottom[k] >= lim)
+				gl->bottom[k] += n * d;
+		for (k = 0; k < gl->ntop; k++)
+			if (gl->top[k] >= lim)
+				gl->top[k] += n * d;
+	}
+	for (j = 0; j < g->nver; j++) {
+		struct gver *gv = &g->ver[j];
+		if (gv->producer >= i + (d < 0))
+			gv->producer += d;
+		for (k = 0; k < gv->nuses; k++)
+			if (gv->uses[k].layer >= i + (d < 0))
+				gv->uses[k].layer += d;
+	}
+}
+
+int
+graph_remove_layer(struct graph *g, int i, caffeopt_error *err)
+{
+	struct glayer *gl = &g->layer[i];
+	int j, k, n, v0, nt = gl->ntop;
+
+	for (j = 0; j < gl->nbottom; j++) {
+		struct gver *gv = &g->ver[gl->bottom[j]];
+		for (k = n = 0; k < gv->nuses; k++)
+			if (gv->uses[k].layer != i)
+				gv->uses[n++] = gv->uses[k];
+		gv->nuses = n;
+		set_output(gv);
+	}
+	for (j = 0; j < nt; j++)
+		if (g->ver[gl->top[j]].nuses != 0)
+			return caffeopt_fail(err, NULL, 0, 0, "internal error: removing layer %d, whose top %d is read",
+			                     i, j);
+	v0 = nt ? gl->top[0] : 0;
+	/* Its slots go with it: renumber the others, then close the gaps. */
+	memmove(&g->layer[i], &g->layer[i + 1], (g->nlayer - (size_t)i - 1) * sizeof *g->layer);
+	g->nlayer--;
+	if (nt) {
+		memmove(&g->ver[v0], &g->ver[v0 + nt], (g->nver - (size_t)v0 - (size_t)nt) * sizeof *g->ver);
+		g->nver -= (size_t)nt;
+	}
+	renumber(g, v0, nt, i, -1);
+	repin(g);
+	return 0;
+}
+
+int
+graph_insert_layer(struct graph *g, int i, const int *bottoms, caffeopt_error *err)
+{
+	const Caffe__LayerParameter *l = g->m->layers[i].p;
+	int nb = (int)l->n_bottom, nt = (int)l->n_top, is_input, j, k, v0;
+	struct glayer *gl;
+
+	if (g->nlayer + 1 > g->caplayer) {
+		struct glayer *x = realloc(g->layer, 2 * g->caplayer * sizeof *x);
+		if (!x)
+			return oom(err);
+		g->layer = x;
+		g->caplayer *= 2;
+	}
+	if (g->nver + (size_t)nt > g->capver) {
+		size_t cap = 2 * g->capver + (size_t)nt;
+		struct gver *x = realloc(g->ver, cap * sizeof *x);
+		if (!x)
+			return oom(err);
+		g->ver = x;
+		g->capver = cap;
+	}
+	/* Its versions come after those of the layers before it. */
+	for (v0 = 0; v0 < (int)g->nver && g->ver[v0].producer < i; v0++)
+		;
+	renumber(g, v0, nt, i, 1);
+	memmove(&g->layer[i + 1], &g->layer[i], (g->nlayer - (size_t)i) * sizeof *g->layer);
+	g->nlayer++;
+	memmove(&g->ver[v0 + nt], &g->ver[v0], (g->nver - (size_t)v0) * sizeof *g->ver);
+	g->nver += (size_t)nt;
+
+	gl = &g->layer[i];
+	memset(gl, 0, sizeof *gl);
+	gl->kind = kind_of(l->type);
+	gl->frozen = textfmt_has_unknown(&l->base);
+	gl->nbottom = nb;
+	gl->ntop = nt;
+	gl->bottom = arena_alloc(&g->arena, ((size_t)nb + 1) * sizeof *gl->bottom);
+	gl->top = arena_alloc(&g->arena, ((size_t)nt + 1) * sizeof *gl->top);
+	if (!gl->bottom || !gl->top)
+		return oom(err);
+	is_input = kind_flags(gl->kind) & (K_INPUT | K_DATA);
+	for (j = 0; j < nt; j++) {
+		struct gver *gv = &g->ver[v0 + j];
+		memset(gv, 0, sizeof *gv);
+		gv->name = l->top[j];
+		gv->hash = hash(gv->name);
+		gv->producer = i;
+		gv->slot = j;
+		gv->input = is_input != 0;
+		gv->output = 1;
+		gl->top[j] = v0 + j;
+	}
+	for (j = 0; j < nb; j++) {
+		/* bottoms[] were made before layer i: their numbers hold. */
+		struct gver *gv = &g->ver[bottoms[j]];
+		struct guse *u = arena_alloc(&g->arena, ((size_t)gv->nuses + 1) * sizeof *u);
+		struct guse me = {i, j};
+		if (!u)
+			return oom(err);
+		for (k = 0; k < gv->nuses && use_before(&gv->uses[k], &me); k++)
+			u[k] = gv->uses[k];
+		u[k] = me;
+		memcpy(&u[k + 1], &gv->uses[k], (size_t)(gv->nuses - k) * sizeof *u);
+		gv->uses = u;
+		gv->nuses++;
+		set_output(gv);
+		gl->bottom[j] = bottoms[j];
+	}
+	repin(g);
+	return 0;
 }

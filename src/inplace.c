@@ -49,7 +49,7 @@ other_reader(const struct graph *g, int u, int i)
 
 /* Try to put layer i in place.  1 done, 0 refused, -1 error. */
 static int
-try_inplace(struct pass_ctx *cx, const struct graph *g, int i)
+try_inplace(struct pass_ctx *cx, struct graph *g, int i)
 {
 	Caffe__LayerParameter *l = cx->m->layers[i].p;
 	const struct gver *gu, *gv;
@@ -94,20 +94,25 @@ try_inplace(struct pass_ctx *cx, const struct graph *g, int i)
 	           nreaders, nreaders == 1 ? "" : "s");
 	if (pass_set_string(&l->top[0], gu->name) < 0)
 		return caffeopt_fail(cx->err, NULL, 0, 0, "out of memory");
+	/* Its readers read the same version under the input's name. */
+	if (graph_rename(g, v, cx->err) < 0)
+		return -1;
+	pass_graph_verify(cx, g);
 	return 1;
 }
 
 int
 inplace(struct pass_ctx *cx)
 {
+	struct graph *g = NULL;
 	size_t i;
+	int rc = 0;
 
 	/* Front to back, so that a chain (BatchNorm, Scale, ReLU) collapses
-	 * onto its first input; the graph is rebuilt for each candidate. */
-	for (i = 0; i < cx->m->nlayers; i++) {
+	 * onto its first input.  One graph, built at the first candidate and
+	 * kept up to date by try_inplace. */
+	for (i = 0; i < cx->m->nlayers && rc >= 0; i++) {
 		Caffe__LayerParameter *l = cx->m->layers[i].p;
-		struct graph *g;
-		int rc;
 
 		if (!can_go_in_place(kind_of(l->type)))
 			continue;
@@ -118,12 +123,10 @@ inplace(struct pass_ctx *cx)
 		}
 		if (strcmp(l->bottom[0], l->top[0]) == 0)
 			continue;
-		if (!(g = pass_graph(cx)))
+		if (!g && !(g = pass_graph(cx)))
 			return -1;
 		rc = try_inplace(cx, g, (int)i);
-		graph_free(g);
-		if (rc < 0)
-			return -1;
 	}
-	return 0;
+	graph_free(g);
+	return rc < 0 ? -1 : 0;
 }

@@ -134,14 +134,15 @@ fail:
 /* Try to merge the chain that starts at layer i.  Returns the index of the
  * merged layer, -1 when nothing was merged, -2 on error. */
 static int
-try_merge(struct pass_ctx *cx, const struct graph *g, int i, struct seen *seen)
+try_merge(struct pass_ctx *cx, struct graph *g, int i, struct seen *seen)
 {
 	caffeopt_model *m = cx->m;
 	struct affine acc = {0}, f;
 	Caffe__LayerParameter **readers = NULL, *nl;
 	struct wblob *blobs;
 	size_t nblobs;
-	int *chain = NULL, *slots = NULL, nchain = 0, cur, k, rc, r, at, ins, nreaders = 0, ret = -1;
+	int *chain = NULL, *slots = NULL, *idx = NULL, nchain = 0, cur, k, rc, r, at, ins, nreaders = 0, ret = -1;
+	int uin, v;
 	const Caffe__LayerParameter *src_producer;
 	int src_slot;
 	const char *first_bottom, *last_top, *kind;
@@ -218,16 +219,21 @@ try_merge(struct pass_ctx *cx, const struct graph *g, int i, struct seen *seen)
 	nreaders = g->ver[cur].nuses;
 	readers = malloc(((size_t)nreaders + 1) * sizeof *readers);
 	slots = malloc(((size_t)nreaders + 1) * sizeof *slots);
-	if (!readers || !slots)
+	idx = malloc(((size_t)nreaders + 1) * sizeof *idx);
+	if (!readers || !slots || !idx)
 		goto oom;
 	for (k = 0; k < nreaders; k++) {
 		readers[k] = m->layers[g->ver[cur].uses[k].layer].p;
 		slots[k] = g->ver[cur].uses[k].slot;
+		idx[k] = g->ver[cur].uses[k].layer;
 	}
+	uin = g->layer[i].bottom[0];
 	affine_chain_names(list, sizeof list, m, chain, nchain);
 	snprintf(name, sizeof name, "%s", m->layers[i].p->name);
 
-	/* Edit: the new layer goes in at `at`, then the chain goes. */
+	/* Edit: the new layer goes in at `at`, reading the chain's input u and
+	 * taking the readers of its result, then the chain goes; the graph
+	 * follows each step. */
 	if (!(nl = new_layer(name, first_bottom, last_top, &acc, &blobs, &nblobs)))
 		goto oom;
 	if (model_insert_layer(m, (size_t)at, nl) < 0) {
@@ -240,6 +246,11 @@ try_merge(struct pass_ctx *cx, const struct graph *g, int i, struct seen *seen)
 	ins = at;
 	if (seen_add(seen, nl) < 0)
 		goto oom;
+	if (graph_insert_layer(g, ins, &uin, cx->err) < 0)
+		goto fail;
+	v = g->layer[ins].top[0];
+	if (graph_move_readers(g, cur + (cur >= v), v, cx->err) < 0)
+		goto fail;
 	kind = acc.n == 1 ? "Power" : "Scale with bias";
 	if (nchain == 1)
 		pass_fired(cx, name, "BatchNorm became one %s", kind);
@@ -250,26 +261,34 @@ try_merge(struct pass_ctx *cx, const struct graph *g, int i, struct seen *seen)
 	first_bottom = nl->bottom[0];  /* the old strings go with the chain */
 	last_top = nl->top[0];
 	/* chain[] holds indices from before the insertion at `at`. */
-	for (k = nchain; k-- > 0;)
+	for (k = nchain; k-- > 0;) {
 		model_remove_layer(m, (size_t)(chain[k] + (chain[k] >= ins)));
+		if (graph_remove_layer(g, chain[k] + (chain[k] >= ins), cx->err) < 0)
+			goto fail;
+	}
 	for (k = 0; k < nchain; k++)
 		at -= chain[k] < ins;
+	pass_graph_verify(cx, g);
 
-	/* Check: the new layer reads the chain's input, its readers read it. */
+	/* Check, by name: the new layer reads the chain's input, the chain's
+	 * readers read it. */
 	{
-		struct graph *g2 = pass_graph(cx);
-		const struct gver *u;
-		int v, bad;
-		if (!g2)
-			goto fail;
-		v = g2->layer[at].top[0];
-		u = &g2->ver[g2->layer[at].bottom[0]];
-		bad = (u->producer >= 0 ? m->layers[u->producer].p : NULL) != src_producer || u->slot != src_slot;
+		const struct gver *gu;
+		int bad;
+		v = g->layer[at].top[0];
+		gu = &g->ver[g->layer[at].bottom[0]];
+		bad = graph_lookup(g, nl->bottom[0], at) != g->layer[at].bottom[0] ||
+		      (gu->producer >= 0 ? m->layers[gu->producer].p : NULL) != src_producer || gu->slot != src_slot;
 		for (k = 0; k < nreaders && !bad; k++) {
-			int j = affine_layer_index(m, readers[k]);
-			bad = j < 0 || g2->layer[j].bottom[slots[k]] != v;
+			/* Its index after the insertion, less the chain before it. */
+			int j0 = idx[k] + (idx[k] >= ins), j = j0, c;
+			for (c = 0; c < nchain; c++)
+				if (chain[c] + (chain[c] >= ins) < j0)
+					j--;
+			bad = j < 0 || j >= (int)m->nlayers || m->layers[j].p != readers[k] ||
+			      g->layer[j].bottom[slots[k]] != v ||
+			      graph_lookup(g, readers[k]->bottom[slots[k]], j) != v;
 		}
-		graph_free(g2);
 		if (bad) {
 			caffeopt_fail(cx->err, NULL, 0, 0, "internal error: merge-affine misbound '%s' or '%s' around %s",
 			              first_bottom, last_top, name);
@@ -287,6 +306,7 @@ out:
 	free(chain);
 	free(readers);
 	free(slots);
+	free(idx);
 	return ret;
 }
 
@@ -294,33 +314,32 @@ int
 merge_affine(struct pass_ctx *cx)
 {
 	struct seen seen = {0};
+	struct graph *g = NULL;
 	size_t i;
+	int rc = 0;
 
 	if (!cx->m->has_weights)
 		return 0;
 	/* A chain's first layer comes before its others, so scanning in order
-	 * meets every chain at its start. */
+	 * meets every chain at its start.  One graph, built at the first
+	 * candidate and kept up to date by try_merge. */
 	for (i = 0; i < cx->m->nlayers;) {
-		struct graph *g;
-		int rc;
 		if (!affine_kind(cx->m->layers[i].p) || seen_has(&seen, cx->m->layers[i].p)) {
 			i++;
 			continue;
 		}
-		if (!(g = pass_graph(cx))) {
-			free(seen.p);
-			return -1;
+		if (!g && !(g = pass_graph(cx))) {
+			rc = -2;
+			break;
 		}
 		rc = try_merge(cx, g, (int)i, &seen);
-		graph_free(g);
-		if (rc == -2) {
-			free(seen.p);
-			return -1;
-		}
+		if (rc == -2)
+			break;
 		/* After a merge layer i is gone and index i holds the next one. */
 		if (rc < 0)
 			i++;
 	}
+	graph_free(g);
 	free(seen.p);
-	return 0;
+	return rc == -2 ? -1 : 0;
 }

@@ -2,8 +2,11 @@
  *
  * A pass is one function in one file named after it (remove_dropout.c
  * exports remove_dropout), listed in passes.c in the fixed order they run.
- * It edits cx->m, deciding only on the graph (graph.h): build a graph, find
- * a candidate, edit, rebuild.  It never renames or changes the value of a
+ * It edits cx->m, deciding only on the graph (graph.h): build the graph
+ * once (at the first candidate), then for each candidate decide, edit the
+ * model and bring the graph up to date with graph.h's edit functions, so
+ * a sweep costs one build, not one per candidate.  It never renames or
+ * changes the value of a
  * network output or input.  It reports every rewrite (pass_fired) and every
  * candidate it refused with the reason (pass_refused).  New weights are
  * computed in double and stored as float.
@@ -62,6 +65,11 @@ void pass_refused(struct pass_ctx *cx, const char *layer, const char *fmt, ...)
 
 /* The graph of cx->m with cx's pinned blobs; NULL with cx->err set. */
 struct graph *pass_graph(struct pass_ctx *cx);
+
+/* After an edit and its graph updates: in debug builds (no NDEBUG, or
+ * CAFFEOPT_GRAPH_CHECK defined), g must equal a fresh pass_graph, else
+ * the program aborts naming the pass; in release builds nothing. */
+void pass_graph_verify(struct pass_ctx *cx, const struct graph *g);
 
 /* Make every reader of version v read blob `name` instead, where name is
  * binds to version `want` at each reader.  Returns 0; 1 when some reader

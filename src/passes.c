@@ -73,6 +73,25 @@ pass_graph(struct pass_ctx *cx)
 	return graph_build(cx->m, cx->pinned, cx->npinned, cx->err);
 }
 
+void
+pass_graph_verify(struct pass_ctx *cx, const struct graph *g)
+{
+#if !defined(NDEBUG) || defined(CAFFEOPT_GRAPH_CHECK)
+	caffeopt_error e = {0};
+	struct graph *fresh = graph_build(cx->m, cx->pinned, cx->npinned, &e);
+
+	if (!fresh || !graph_equal(g, fresh)) {
+		fprintf(stderr, "caffeopt: internal error: pass %s left its graph out of date%s%s\n",
+		        cx->log->pass, fresh ? "" : ": ", fresh ? "" : e.msg);
+		abort();
+	}
+	graph_free(fresh);
+#else
+	(void)cx;
+	(void)g;
+#endif
+}
+
 int
 pass_set_string(char **field, const char *s)
 {

@@ -8,14 +8,15 @@
 int
 remove_dropout(struct pass_ctx *cx)
 {
-	struct graph *g;
+	struct graph *g = NULL;
 	size_t i;
+	int rc = 0;
 
 	/* From the last layer up: removing layer i leaves the layers before it
-	 * where they were; the graph is rebuilt for each candidate. */
-	for (i = cx->m->nlayers; i-- > 0;) {
+	 * where they were.  One graph, built at the first candidate and kept
+	 * up to date by pass_bypass. */
+	for (i = cx->m->nlayers; i-- > 0 && rc >= 0;) {
 		const Caffe__LayerParameter *l = cx->m->layers[i].p;
-		int rc;
 
 		if (kind_of(l->type) != KIND_DROPOUT)
 			continue;
@@ -23,12 +24,10 @@ remove_dropout(struct pass_ctx *cx)
 			pass_refused(cx, l->name, "Dropout with %zu bottoms and %zu tops", l->n_bottom, l->n_top);
 			continue;
 		}
-		if (!(g = pass_graph(cx)))
+		if (!g && !(g = pass_graph(cx)))
 			return -1;
 		rc = pass_bypass(cx, g, (int)i, 0, 0, NULL);
-		graph_free(g);
-		if (rc < 0)
-			return -1;
 	}
-	return 0;
+	graph_free(g);
+	return rc < 0 ? -1 : 0;
 }

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "bypass.h"
-#include "textfmt.h"
 #include "pass.h"
 #include "shape.h"
 
@@ -133,7 +132,7 @@ identity(struct pass_ctx *cx, const struct graph *g, int i, const char **what, c
 /* Try layer i.  1 removed, 0 left (noted when it was an identity), -1
  * error. */
 static int
-try_remove(struct pass_ctx *cx, const struct graph *g, int i)
+try_remove(struct pass_ctx *cx, struct graph *g, int i)
 {
 	const Caffe__LayerParameter *l = cx->m->layers[i].p;
 	const char *what = NULL;
@@ -144,7 +143,7 @@ try_remove(struct pass_ctx *cx, const struct graph *g, int i)
 		pass_refused(cx, l->name, "%s", why);
 	if (rc <= 0)
 		return 0;
-	if (textfmt_has_unknown(&l->base)) {
+	if (g->layer[i].frozen) {
 		pass_refused(cx, l->name, "%s, but it carries fields caffeopt does not know", what);
 		return 0;
 	}
@@ -159,13 +158,14 @@ try_remove(struct pass_ctx *cx, const struct graph *g, int i)
 int
 remove_identity(struct pass_ctx *cx)
 {
-	struct graph *g;
+	struct graph *g = NULL;
 	size_t i;
+	int rc = 0;
 
 	/* From the last layer up: removing layer i leaves the layers before it
-	 * where they were; the graph is rebuilt for each candidate. */
-	for (i = cx->m->nlayers; i-- > 0;) {
-		int rc;
+	 * where they were.  One graph, built at the first candidate and kept
+	 * up to date by pass_bypass. */
+	for (i = cx->m->nlayers; i-- > 0 && rc >= 0;) {
 		switch (kind_of(cx->m->layers[i].p->type)) {
 		case KIND_SPLIT:
 		case KIND_CONCAT:
@@ -179,12 +179,10 @@ remove_identity(struct pass_ctx *cx)
 		default:
 			continue;
 		}
-		if (!(g = pass_graph(cx)))
+		if (!g && !(g = pass_graph(cx)))
 			return -1;
 		rc = try_remove(cx, g, (int)i);
-		graph_free(g);
-		if (rc < 0)
-			return -1;
 	}
-	return 0;
+	graph_free(g);
+	return rc < 0 ? -1 : 0;
 }
