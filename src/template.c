@@ -1,8 +1,11 @@
 /* template.c - parse and render text templates (syntax in template.h).
  * Requires: UTF-8 or ASCII template text; values built with tv_*.
  * Keeps: templates and values read-only while rendering.  Breaks: nothing;
- * output only grows the caller's buffer. */
+ * output only grows the caller's buffer.  Bounds: blocks nest at most
+ * MAX_DEPTH deep; a render's work and output grow at most linearly with
+ * its values (a floor for small ones), else it is an error at the tag. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -291,7 +294,11 @@ struct parser {
 	int loc_line, loc_col;
 	const char *s, *end;   /* the tag being lexed */
 	size_t s_off;          /* offset of s in the text */
+	int depth;             /* blocks open around the current one */
 };
+
+/* Blocks nest at most this deep: parsing and rendering recurse per level. */
+enum { MAX_DEPTH = 100 };
 
 /* Line and column (1-based) of offset off. */
 static void
@@ -405,8 +412,14 @@ lex_expr(struct parser *p, struct expr *e)
 			return perr(p, at, "out of memory");
 		for (p->s++; p->s < p->end && *p->s != '"'; p->s++) {
 			if (*p->s == '\\' && p->s + 1 < p->end) {
+				char c = p->s[1];
+				if (c != 'n' && c != 't' && c != '"' && c != '\\') {
+					if (c > 0x20 && c < 0x7f)
+						return perr(p, off_of(p), "unknown escape '\\%c' in a string (\\n \\t \\\" \\\\)", c);
+					return perr(p, off_of(p), "unknown escape in a string (\\n \\t \\\" \\\\)");
+				}
 				p->s++;
-				out[n++] = *p->s == 'n' ? '\n' : *p->s == 't' ? '\t' : *p->s;
+				out[n++] = c == 'n' ? '\n' : c == 't' ? '\t' : c;
 			} else {
 				out[n++] = *p->s;
 			}
@@ -423,9 +436,12 @@ lex_expr(struct parser *p, struct expr *e)
 	if ((*p->s >= '0' && *p->s <= '9') || *p->s == '-') {
 		char *end;
 		e->kind = X_INT;
+		errno = 0;
 		e->i = strtoll(p->s, &end, 10);
 		if (end == p->s || end > p->end)
 			return perr(p, at, "bad number");
+		if (errno == ERANGE)
+			return perr(p, at, "number out of range (a 64-bit signed integer)");
 		p->s = end;
 		return 0;
 	}
@@ -587,6 +603,8 @@ lex_tag(struct parser *p, size_t off, struct tag *tg, size_t *end)
 		for (q = extra; *q; q++)
 			if (*q == '\n')
 				extra[q - extra] = '\0';
+			else if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				extra[q - extra] = '?';  /* one printable error line */
 		return perr(p, off_of(p), "unexpected '%s' in tag", extra);
 	}
 	return 0;
@@ -638,7 +656,9 @@ parse_list(struct parser *p, struct node **out, struct tag *stop)
 		const char *hit = NULL;
 		struct tag tg;
 		struct node *n;
+		int tline, tcol;
 
+		where(p, p->pos, &tline, &tcol);  /* of the text, for render errors */
 		if (p->pos < len)
 			hit = strstr(text + p->pos, "{{");
 		at = hit ? (size_t)(hit - text) : len;
@@ -663,7 +683,7 @@ parse_list(struct parser *p, struct node **out, struct tag *stop)
 			end = len;
 		}
 		if (seg_end > p->pos) {
-			if (!(n = new_node(p, N_TEXT, 0, 0)))
+			if (!(n = new_node(p, N_TEXT, tline, tcol)))
 				return perr(p, at, "out of memory");
 			n->text = text + p->pos;
 			n->len = seg_end - p->pos;
@@ -684,9 +704,12 @@ parse_list(struct parser *p, struct node **out, struct tag *stop)
 		case T_IF: {
 			struct node *cur;
 			struct tag st;
+			if (p->depth == MAX_DEPTH)
+				return perr(p, at, "blocks nested more than %d deep", MAX_DEPTH);
 			if (!(n = new_node(p, N_IF, tg.line, tg.col)))
 				return perr(p, at, "out of memory");
 			n->c = tg.c;
+			p->depth++;
 			last = last->next = n;
 			cur = n;
 			if (parse_list(p, &cur->body, &st) < 0)
@@ -706,21 +729,26 @@ parse_list(struct parser *p, struct node **out, struct tag *stop)
 			if (st.kind != T_ENDIF)
 				return perr(p, at, "{{#if}} is not closed by {{/if}} (found %s)",
 				            tag_name(st.kind));
+			p->depth--;
 			continue;
 		}
 		case T_EACH: case T_CHUNKS: case T_LINES: {
 			int want = tg.kind + 1;
 			struct tag st;
+			if (p->depth == MAX_DEPTH)
+				return perr(p, at, "blocks nested more than %d deep", MAX_DEPTH);
 			if (!(n = new_node(p, tg.kind == T_EACH ? N_EACH : tg.kind == T_CHUNKS ? N_CHUNKS : N_LINES,
 			                   tg.line, tg.col)))
 				return perr(p, at, "out of memory");
 			n->e = tg.e;
 			n->size = tg.size;
 			last = last->next = n;
+			p->depth++;
 			if (parse_list(p, &n->body, &st) < 0)
 				return -1;
 			if (st.kind != want)
 				return perr(p, at, "%s is not closed by %s", tag_name(tg.kind), tag_name(want));
+			p->depth--;
 			continue;
 		}
 		default:
@@ -737,6 +765,7 @@ tpl_parse(const char *path, const char *text, size_t len, caffeopt_error *err)
 	struct tpl *t = calloc(1, sizeof *t);
 	struct parser p = {0};
 	struct tag st;
+	const char *nul;
 
 	if (!t) {
 		caffeopt_fail(err, path, 0, 0, "out of memory");
@@ -752,14 +781,14 @@ tpl_parse(const char *path, const char *text, size_t len, caffeopt_error *err)
 	memcpy(t->text, text, len);
 	t->text[len] = '\0';
 	t->len = len;
-	if (memchr(text, '\0', len)) {
-		caffeopt_fail(err, path, 0, 0, "template holds a NUL byte");
-		tpl_free(t);
-		return NULL;
-	}
 	p.t = t;
 	p.err = err;
 	p.loc_line = p.loc_col = 1;
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		perr(&p, (size_t)(nul - text), "template holds a NUL byte (a binary file?)");
+		tpl_free(t);
+		return NULL;
+	}
 	if (parse_list(&p, &t->root, &st) < 0) {
 		tpl_free(t);
 		return NULL;
@@ -814,7 +843,48 @@ struct render {
 	struct tbuf *out;
 	caffeopt_error *err;
 	struct tbuf scratch[2];
+	size_t out_start;          /* out->len when the render began */
+	size_t steps, max_steps;   /* nodes and loop rounds done, and allowed */
+	size_t max_out;            /* bytes the render may append */
 };
+
+/* What a render may cost grows with its values, so that loops nested over
+ * loops or values repeated in a loop end with an error instead of running
+ * for hours or filling memory: a floor, plus so much per value and byte. */
+enum { STEP_FLOOR = 1 << 21, STEPS_PER_UNIT = 16 };
+#define OUT_FLOOR ((size_t)1 << 24)
+#define OUT_PER_UNIT ((size_t)64)
+
+static size_t
+add_sat(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+static size_t
+mul_sat(size_t a, size_t b)
+{
+	return b && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+
+/* The size of a value tree: one per value, plus the bytes of strings. */
+static size_t
+data_units(const struct tval *v)
+{
+	const struct titem *it;
+	size_t u = 1;
+
+	switch (v->kind) {
+	case TV_STR: case TV_BYTES:
+		return add_sat(u, v->n);
+	case TV_LIST: case TV_MAP:
+		for (it = v->head; it; it = it->next)
+			u = add_sat(u, data_units(&it->v));
+		return u;
+	default:
+		return u;
+	}
+}
 
 static int rerr(struct render *r, const struct node *n, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -832,6 +902,28 @@ rerr(struct render *r, const struct node *n, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	return caffeopt_fail(r->err, r->t->path, n->line, n->col, "%s", msg);
+}
+
+/* Count one step of work at n; an error past the budget. */
+static int
+step(struct render *r, const struct node *n)
+{
+	if (++r->steps > r->max_steps)
+		return rerr(r, n, "too much work for these values (more than %zu steps): loops nested "
+		            "over large lists or bytes?", r->max_steps);
+	return 0;
+}
+
+/* Whether need more bytes may go to o: an error past the output budget. */
+static int
+room(struct render *r, const struct node *n, const struct tbuf *o, size_t need)
+{
+	size_t used = o == r->out ? o->len - r->out_start : 0;
+
+	if (used > r->max_out || need > r->max_out - used)
+		return rerr(r, n, "too much output for these values (more than %zu bytes): large "
+		            "values repeated in a loop or through filters?", r->max_out);
+	return 0;
 }
 
 static const struct tval *
@@ -984,7 +1076,7 @@ test(struct render *r, const struct node *n, const struct frame *fr, const struc
 			return rerr(r, n, "cannot compare %s", kind_name(a.kind));
 		if (scalar_text(&b, bb, sizeof bb, &sb, &nb) < 0)
 			return rerr(r, n, "cannot compare %s", kind_name(b.kind));
-		eq = na == nb && memcmp(sa, sb, na) == 0;
+		eq = na == nb && (na == 0 || memcmp(sa, sb, na) == 0);
 	}
 	return c->op == C_EQ ? eq : !eq;
 }
@@ -1057,9 +1149,21 @@ static int
 apply_filter(struct render *r, const struct node *n, int f, const char *s, size_t len,
              struct tbuf *o)
 {
+	/* Output bytes per input byte, at most. */
+	static const unsigned char grow[] = {
+		[F_UPPER] = 1, [F_LOWER] = 1, [F_CSTRING] = 4, [F_COMMENT] = 2,
+		[F_HEXBYTES] = 5, [F_CHARS] = 8, [F_FLOATS] = 5, [F_FLOAT] = 5,
+	};
 	size_t i;
 	char *w;
 
+	if (f < 0 || (size_t)f >= sizeof grow)
+		return rerr(r, n, "bad filter");
+	/* Nothing to write (and o->p may still be NULL); float wants 4 bytes. */
+	if (len == 0 && f != F_FLOAT)
+		return 0;
+	if (room(r, n, o, mul_sat(len, grow[f])) < 0)
+		return -1;
 	switch (f) {
 	case F_UPPER: case F_LOWER:
 		if (tbuf_reserve(o, len) < 0)
@@ -1222,6 +1326,8 @@ render_loop(struct render *r, const struct node *n, const struct frame *fr)
 			            src.kind == TV_MAP ? "a map" : "a scalar");
 		f.count = src.n;
 		for (it = src.head; it; it = it->next, f.index++) {
+			if (step(r, n) < 0)
+				return -1;
 			f.v = &it->v;
 			f.last = it->next == NULL;
 			if (render_list(r, n->body, &f) < 0)
@@ -1233,17 +1339,19 @@ render_loop(struct render *r, const struct node *n, const struct frame *fr)
 		return rerr(r, n, "%s wants bytes or a string", n->kind == N_CHUNKS ? "#chunks" : "#lines");
 	f.bound.kind = TV_BYTES;
 	if (n->kind == N_CHUNKS) {
-		size_t step;
+		size_t stride;
 		if (eval(r, n, fr, &n->size, &size) < 0)
 			return -1;
 		if (size.kind != TV_INT || size.i <= 0)
 			return rerr(r, n, "#chunks wants a positive chunk size");
-		step = (size_t)size.i;
+		stride = (unsigned long long)size.i > SIZE_MAX ? SIZE_MAX : (size_t)size.i;
 		f.var = "chunk";
-		f.count = (src.n + step - 1) / step;
-		for (f.offset = 0; f.offset < src.n; f.offset += step, f.index++) {
+		f.count = src.n / stride + (src.n % stride != 0);
+		for (f.offset = 0; f.offset < src.n; f.offset += f.bound.n, f.index++) {
+			if (step(r, n) < 0)
+				return -1;
 			f.bound.s = src.s + f.offset;
-			f.bound.n = src.n - f.offset < step ? src.n - f.offset : step;
+			f.bound.n = src.n - f.offset < stride ? src.n - f.offset : stride;
 			f.last = f.offset + f.bound.n == src.n;
 			if (render_list(r, n->body, &f) < 0)
 				return -1;
@@ -1259,7 +1367,10 @@ render_loop(struct render *r, const struct node *n, const struct frame *fr)
 			f.count++;
 	}
 	for (f.offset = 0; f.offset < src.n; f.offset += f.bound.n, f.index++) {
-		const char *nl = memchr(src.s + f.offset, '\n', src.n - f.offset);
+		const char *nl;
+		if (step(r, n) < 0)
+			return -1;
+		nl = memchr(src.s + f.offset, '\n', src.n - f.offset);
 		f.bound.s = src.s + f.offset;
 		f.bound.n = nl ? (size_t)(nl - f.bound.s) + 1 : src.n - f.offset;
 		f.last = f.offset + f.bound.n == src.n;
@@ -1273,6 +1384,8 @@ static int
 render_list(struct render *r, const struct node *n, const struct frame *fr)
 {
 	for (; n; n = n->next) {
+		if (step(r, n) < 0)
+			return -1;
 		switch (n->kind) {
 		case N_TEXT:
 			tbuf_put(r->out, n->text, n->len);
@@ -1296,6 +1409,8 @@ render_list(struct render *r, const struct node *n, const struct frame *fr)
 		}
 		if (r->out->oom)
 			return rerr(r, n, "out of memory");
+		if (room(r, n, r->out, 0) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -1304,12 +1419,17 @@ int
 tpl_render(const struct tpl *t, const struct tval *root, struct tbuf *out, caffeopt_error *err)
 {
 	struct render r = {0};
+	size_t units;
 	int rc;
 
 	r.t = t;
 	r.root = root;
 	r.out = out;
 	r.err = err;
+	r.out_start = out->len;
+	units = data_units(root);
+	r.max_steps = add_sat(STEP_FLOOR, mul_sat(units, STEPS_PER_UNIT));
+	r.max_out = add_sat(OUT_FLOOR, mul_sat(units, OUT_PER_UNIT));
 	rc = render_list(&r, t->root, NULL);
 	tbuf_free(&r.scratch[0]);
 	tbuf_free(&r.scratch[1]);

@@ -42,6 +42,61 @@ for d in a b; do
 done
 same_bytes "$SCRATCH/a/c.prototxt" "$SCRATCH/b/c.prototxt"
 same_bytes "$SCRATCH/a/c.caffemodel" "$SCRATCH/b/c.caffemodel"
+# embed, every mode and format, and optimize --emit-c: the same C sources
+# and data files from both folders and environments.  The sources name
+# their data files (incbin) relative to the output folder, so no path of
+# the run shows in them; the depfile names the files as they were given,
+# so it is compared with those spellings replaced.
+cp "$SCRATCH/a/o.prototxt" "$SCRATCH/in/opt.prototxt"
+cp "$SCRATCH/a/o.caffemodel" "$SCRATCH/in/opt.caffemodel"
+# dep_norm FILE IN OUT: FILE with the spelling IN of $SCRATCH/in/ and OUT of
+# the output folders' parent (sed patterns) replaced.
+dep_norm() {
+	sed "s#$2#IN/#g; s#$3#OUT/#g" "$1"
+}
+# same_dir A B: the same file names (hidden ones too) and the same bytes.
+same_dir() {
+	[ "$(ls -A "$1")" = "$(ls -A "$2")" ] ||
+		fail "$1 and $2 hold different files: $(ls -A "$1" | tr '\n' ' ')/ $(ls -A "$2" | tr '\n' ' ')"
+	for f in "$1"/*; do
+		same_bytes "$f" "$2/$(basename "$f")"
+	done
+}
+for mode in blob weights net; do
+	for fmt in literal array incbin; do
+		e=e-$mode-$fmt
+		(cd "$SCRATCH/a" && env -i PATH=/usr/bin:/bin LC_ALL=C TZ=UTC OPENBLAS_NUM_THREADS=1 \
+			"$CAFFEOPT" embed -q -m "$SCRATCH/in/opt.prototxt" -w "$SCRATCH/in/opt.caffemodel" \
+			--name cifar10 -o "$SCRATCH/a/$e" --mode $mode --format $fmt --depfile "$SCRATCH/a/$e.d") ||
+			fail "embed $mode $fmt failed in a"
+		(cd "$SCRATCH/b/deeper/still" && umask 077 && env LC_ALL=de_DE.UTF-8 LANG=de_DE.UTF-8 \
+			TZ=Asia/Kolkata OPENBLAS_NUM_THREADS=2 MALLOC_PERTURB_=165 HOME=/nonexistent \
+			"$CAFFEOPT" embed -q -m ../../../in/opt.prototxt -w ./../../../in/opt.caffemodel \
+			--name cifar10 -o ../$e --mode $mode --format $fmt --depfile ../$e.d) ||
+			fail "embed $mode $fmt failed in b"
+		same_dir "$SCRATCH/a/$e" "$SCRATCH/b/deeper/$e"
+		dep_norm "$SCRATCH/a/$e.d" "$SCRATCH/in/" "$SCRATCH/a/" >"$SCRATCH/a/$e.d.norm"
+		dep_norm "$SCRATCH/b/deeper/$e.d" '\./\.\./\.\./\.\./in/\|\.\./\.\./\.\./in/' '\.\./' \
+			>"$SCRATCH/b/$e.d.norm"
+		same_bytes "$SCRATCH/a/$e.d.norm" "$SCRATCH/b/$e.d.norm"
+		if grep -q "$SCRATCH" "$SCRATCH/a/$e"/*; then fail "embed $mode $fmt: an output names its folder"; fi
+	done
+done
+(cd "$SCRATCH/a" && env -i PATH=/usr/bin:/bin LC_ALL=C TZ=UTC OPENBLAS_NUM_THREADS=1 \
+	"$CAFFEOPT" optimize -q -m "$M" -w "$W" -o "$SCRATCH/a/emit.prototxt" -W "$SCRATCH/a/emit.caffemodel" \
+	--deploy --input-shape 1,3,32,32 --emit-c "$SCRATCH/a/emit" --name cifar10 --mode net \
+	--format array --stamp "$SCRATCH/a/emit.stamp") || fail "optimize --emit-c failed in a"
+(cd "$SCRATCH/b/deeper/still" && umask 077 && env LC_ALL=de_DE.UTF-8 LANG=de_DE.UTF-8 TZ=Asia/Kolkata \
+	OPENBLAS_NUM_THREADS=2 MALLOC_PERTURB_=165 HOME=/nonexistent \
+	"$CAFFEOPT" optimize -q -m ../../../in/model/train_val.prototxt -w ../../../in/model/cifar10.caffemodel \
+	-o ../emit.prototxt -W ../emit.caffemodel --deploy --input-shape 1,3,32,32 --emit-c ../emit \
+	--name cifar10 --mode net --format array --stamp ../emit.stamp) || fail "optimize --emit-c failed in b"
+same_dir "$SCRATCH/a/emit" "$SCRATCH/b/deeper/emit"
+for f in emit.prototxt emit.caffemodel emit.stamp; do
+	same_bytes "$SCRATCH/a/$f" "$SCRATCH/b/deeper/$f"
+done
+same_bytes "$SCRATCH/a/emit/cifar10.caffemodel" "$SCRATCH/a/emit.caffemodel"
+
 # the outputs' mode follows the umask, never mkstemp's 0600
 [ "$(stat -c %a "$SCRATCH/a/o.prototxt")" != 600 ] || fail "output kept mkstemp's mode 0600"
 finish

@@ -70,8 +70,66 @@ for f in "$HD"/*.ini; do
 		-o "$O/out.prototxt" -W "$O/out.caffemodel"
 done
 
+# Template cases (*.in): embed of the tiny model with --template, a copy
+# of templates/ in which the case replaces model.h.in (or the template
+# '{{! slot: model.c.in }}' names; '{{! args: ...}}' adds embed options).
+# The one error line must name that template with a line and a column
+# and hold '{{! error: TEXT }}' (a binary case: its line in binary.txt;
+# in TEXT, '{ {' and '} }' stand for '{{' and '}}', which would end the
+# comment).
+# Twice: into the folder of an earlier good run, whose outputs, depfile
+# and stamp must stay as they were (same bytes, inode and mtime), and into
+# a folder that does not exist yet, which must not be created.
+E="$SCRATCH/emb"
+SIDE="$SCRATCH/side"
+T="$SCRATCH/tpl"
+mkdir -p "$SIDE"
+expect_exit 0 "$CAFFEOPT" embed -q -m "$TINY" -w "$TINYW" --name tiny -o "$E" --mode weights \
+	--depfile "$SIDE/emb.d" --stamp "$SIDE/emb.stamp" || true
+snap_embed() {
+	ls -A "$E" "$SIDE"
+	for f in "$E"/* "$SIDE"/*; do
+		stat -c '%n %i %s %.9Y' "$f"
+		cksum <"$f"
+	done
+}
+snap_embed >"$SCRATCH/emb.before"
+# run_tpl_case CASE WANT SLOT ARGS...
+run_tpl_case() {
+	case_file=$1 want=$2 slot=$3
+	shift 3
+	n=$((n + 1))
+	rm -rf "$T"
+	mkdir -p "$T"
+	cp "$SRC/templates/"*.in "$T/"
+	cp "$case_file" "$T/$slot"
+	for out in "$E" "$SCRATCH/new/out"; do
+		expect_error "$want" "$CAFFEOPT" embed -m "$TINY" -w "$TINYW" --name tiny -o "$out" \
+			--template "$T" --depfile "$SIDE/emb.d" --stamp "$SIDE/emb.stamp" "$@"
+		grep -q "$T/$slot:[0-9][0-9]*:[0-9][0-9]*: " "$SCRATCH/err" ||
+			fail "$case_file: the error does not name $T/$slot:LINE:COL"
+	done
+	[ ! -e "$SCRATCH/new" ] || fail "$case_file: a failing run created $(find "$SCRATCH/new" | tr '\n' ' ')"
+	rm -rf "$SCRATCH/new"
+	snap_embed >"$SCRATCH/emb.after"
+	cmp -s "$SCRATCH/emb.before" "$SCRATCH/emb.after" ||
+		fail "$case_file: the outputs changed: $(diff "$SCRATCH/emb.before" "$SCRATCH/emb.after" | tr '\n' ' ')"
+}
+for f in "$HD"/*.in; do
+	want=$(sed -n 's/^{{! error: \(.*\) }}$/\1/p' "$f" | head -1 | sed 's/{ {/{{/g; s/} }/}}/g')
+	slot=$(sed -n 's/^{{! slot: \(.*\) }}$/\1/p' "$f" | head -1)
+	args=$(sed -n 's/^{{! args: \(.*\) }}$/\1/p' "$f" | head -1)
+	if [ -z "$want" ]; then
+		grep -q "^$(basename "$f") " "$HD/binary.txt" || fail "$f states no error and has no line in binary.txt"
+		continue
+	fi
+	# shellcheck disable=SC2086
+	run_tpl_case "$f" "$want" "${slot:-model.h.in}" $args
+done
+
 # Binary cases: binary.txt says 'NAME | TEXT' for each.  A caffemodel is
-# bound to the tiny net; a .npy or .binaryproto is its mean for fold-input.
+# bound to the tiny net; a .npy or .binaryproto is its mean for fold-input;
+# a .in is a template, as above.
 while IFS='|' read -r name want; do
 	name=$(echo "$name" | sed 's/ *$//')
 	want=$(echo "$want" | sed 's/^ *//')
@@ -81,6 +139,8 @@ while IFS='|' read -r name want; do
 	case $name in
 	*.caffemodel)
 		run_case "$f" "$want" "$name" -m "$TINY" -w "$f" -o "$O/out.prototxt" -W "$O/out.caffemodel" ;;
+	*.in)
+		run_tpl_case "$f" "$want" model.h.in ;;
 	*)
 		run_case "$f" "$want" "$name|tiny.prototxt" -m "$TINY" -w "$TINYW" -o "$O/out.prototxt" \
 			-W "$O/out.caffemodel" --enable fold-input --mean "$f" ;;
@@ -99,10 +159,29 @@ for f in "$HD"/*.pbtxt; do
 	same_bytes "$O/rt1.prototxt" "$O/rt2.prototxt"
 done
 
+# An empty template is a valid one: it gives an empty file.
+n=$((n + 1))
+rm -rf "$T" "$SCRATCH/empty"
+mkdir -p "$T"
+cp "$SRC/templates/"*.in "$T/"
+: >"$T/model.h.in"
+if expect_exit 0 "$CAFFEOPT" embed -q -m "$TINY" -w "$TINYW" --name tiny -o "$SCRATCH/empty" --template "$T"; then
+	[ -f "$SCRATCH/empty/tiny.h" ] && [ ! -s "$SCRATCH/empty/tiny.h" ] ||
+		fail "an empty model.h.in did not give an empty tiny.h"
+fi
+rm -rf "$SCRATCH/empty"
+
 # The good inputs the cases are made from pass, so each case fails for its
 # own fault.
 expect_exit 0 "$CAFFEOPT" optimize -m "$TINY" -w "$TINYW" -o "$O/good.prototxt" -W "$O/good.caffemodel" \
 	--enable fold-input --mean 104,117,123
+rm -rf "$T"
+mkdir -p "$T"
+cp "$SRC/templates/"*.in "$T/"
+for a in "" "--mode net" "--mode weights --format array" "--format incbin"; do
+	# shellcheck disable=SC2086
+	expect_exit 0 "$CAFFEOPT" embed -q -m "$TINY" -w "$TINYW" --name tiny -o "$SCRATCH/good" --template "$T" $a
+done
 [ "$n" -ge 60 ] || fail "only $n hostile cases"
 echo "$n hostile cases"
 finish

@@ -3,10 +3,10 @@
 # -fsanitize=fuzzer,address,undefined) and run each for SECONDS.
 #
 # Targets (tests/fuzz/fuzz_*.c): prototxt, caffemodel, ini, npy, meanfile,
-# optimize; all of them when none is named.  The library is built with
-# clang in $FUZZ_BUILD (default build-fuzz, beside build/); each target's
-# corpus grows in $FUZZ_BUILD/corpus/TARGET, seeded from the test fixtures
-# and tests/fuzz/seeds/TARGET/.  A crash, leak, sanitizer report or hang
+# optimize, template; all of them when none is named.  The library is
+# built with clang in $FUZZ_BUILD (default build-fuzz, beside build/); each
+# target's corpus grows in $FUZZ_BUILD/corpus/TARGET, seeded from the test
+# fixtures and tests/fuzz/seeds/TARGET/.  A crash, leak, sanitizer report or hang
 # (10 s per input) stops that target, leaves its reproducer in
 # $FUZZ_BUILD/crashes/ and makes the script exit 1; turn the reproducer
 # into a tests/hostile/ case.  Reproduce one input with
@@ -21,7 +21,7 @@ cd "$SRC"
 B=${FUZZ_BUILD:-build-fuzz}
 CC=${FUZZ_CC:-clang}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-targets=${*:-prototxt caffemodel ini npy meanfile optimize}
+targets=${*:-prototxt caffemodel ini npy meanfile optimize template}
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cmake -S . -B "$B" -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -49,6 +49,7 @@ seeds() {
 	ini) ls tests/data/config/*.ini example-project/config.ini tests/hostile/*.ini 2>/dev/null ;;
 	npy) ls tests/data/npy/*.npy tests/hostile/*.npy 2>/dev/null ;;
 	meanfile) ls tests/data/npy/*.npy tests/hostile/*.npy tests/hostile/*.binaryproto 2>/dev/null ;;
+	template) ls templates/*.in tests/hostile/*.in 2>/dev/null ;;
 	esac
 	[ -d "tests/fuzz/seeds/$1" ] && ls "tests/fuzz/seeds/$1"/* 2>/dev/null
 	return 0

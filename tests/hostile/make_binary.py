@@ -173,6 +173,16 @@ def cases():
     c["mean_huge_dims.binaryproto"] = shape([3, 1 << 40, 1 << 40]) + ld(5, f4(3))
     c["mean_nan.binaryproto"] = blob([3], [1.0, float("nan"), 2.0])
     c["mean_legacy_num2.binaryproto"] = vi(1, 2) + vi(2, 3) + vi(3, 1) + vi(4, 1) + ld(5, f4(6))
+    # Templates (given to embed --template as model.h.in): 20,000 nested
+    # blocks (deep enough to overflow the parser's stack before the bound
+    # of 100), and a few lines of a C header followed by binary bytes.
+    c["tpl_nesting_bomb.in"] = (b"{{! error: model.h.in:2:901: blocks nested more than 100 deep }}\n"
+                                + b"{{#if 1}}" * 20000 + b"\n")
+    junk, x = bytearray(), 12345
+    for _ in range(600):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        junk.append((x >> 16) & 0xFF)
+    c["tpl_binary_garbage.in"] = b"/* {{name}} */\n#define X {{sym}}\n\x7fELF" + bytes(junk)
     return c
 
 
