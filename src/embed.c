@@ -1,15 +1,21 @@
 /* embed.c - a model as C sources: fill template values, render, write.
  * Requires: a loaded model with weights; a template folder.  Keeps: the
  * model (net mode builds the runtime's tables from it and frees them).
- * Decides no C text: every character of SYM.h/.c/.S comes from a template. */
-#define _XOPEN_SOURCE 700
+ * Decides no C text: every character of SYM.h/.c/.S comes from a template.
+ * Speed (bench/embed.sh): a large model's files are written by a second
+ * thread while the templates render, and large buffers are taken once, in
+ * huge pages: on the machines we measured, first touches of fresh memory
+ * cost more than the rendering itself. */
+#define _GNU_SOURCE  /* madvise's MADV_HUGEPAGE */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,8 +114,60 @@ embed_idents_unique(struct ident *ids, size_t n, const char *what, caffeopt_erro
 	return 0;
 }
 
+/* --- Large buffers. --- */
+
+enum {
+	HUGE_PAGE = 2 << 20,      /* transparent huge page size on x86-64 and arm64 */
+	BIG_MIN = 4 << 20,        /* smaller buffers: plain malloc */
+	WRITE_PIECE = 8 << 20     /* outputs go to the kernel this much at a time */
+};
+
+/* n bytes from malloc's family (free and realloc take them), aligned to a
+ * huge page and advised to be backed by huge pages when large.  Writing
+ * fresh memory costs one page fault per page touched, which on the virtual
+ * machines we measured is most of the cost of rendering (bench/embed.sh):
+ * one fault per 2 MiB instead of per 4 KiB.  NULL when out of memory. */
+static void *
+big_alloc(size_t n)
+{
+	void *p;
+
+	if (n < BIG_MIN)
+		return malloc(n ? n : 1);
+	if (posix_memalign(&p, HUGE_PAGE, n) != 0)
+		return NULL;
+#if defined(MADV_HUGEPAGE)
+	madvise(p, n, MADV_HUGEPAGE);  /* advice: failure only costs speed */
+#endif
+	return p;
+}
+
 /* --- The float pool of weights and net modes. --- */
 
+/* Room for floats floats (and the padding of nblobs blobs) up front, in
+ * one buffer. */
+static int
+pool_reserve(struct embed_pool *pl, size_t floats, size_t nblobs)
+{
+	size_t cap = floats + nblobs * pl->align_floats;
+
+	if (cap < floats || cap > SIZE_MAX / 4)
+		return -1;
+	if (cap <= pl->cap)
+		return 0;
+	free(pl->bytes);
+	pl->bytes = NULL;
+	pl->cap = 0;
+	if (!(pl->bytes = big_alloc(cap * 4)))
+		return -1;
+	pl->cap = cap;
+	return 0;
+}
+
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_LE 1
+#else
+#define HOST_LE 0
 static void
 put_le32(unsigned char *p, float x)
 {
@@ -121,6 +179,7 @@ put_le32(unsigned char *p, float x)
 	p[2] = (unsigned char)(u >> 16);
 	p[3] = (unsigned char)(u >> 24);
 }
+#endif
 
 int
 embed_pool_add(struct embed_pool *pl, const float *data, size_t count, size_t *offset)
@@ -138,8 +197,14 @@ embed_pool_add(struct embed_pool *pl, const float *data, size_t count, size_t *o
 		pl->cap = cap;
 	}
 	memset(pl->bytes + pl->floats * 4, 0, (at - pl->floats) * 4);
+#if HOST_LE
+	(void)i;
+	if (count)
+		memcpy(pl->bytes + at * 4, data, count * 4);  /* the host's floats are the pool's */
+#else
 	for (i = 0; i < count; i++)
 		put_le32(pl->bytes + (at + i) * 4, data[i]);
+#endif
 	pl->floats = at + count;
 	*offset = at;
 	return 0;
@@ -233,22 +298,25 @@ out:
 
 /* --- Files. --- */
 
-/* 1 when the file at path holds exactly data[0..len). */
+/* 1 when the file at path holds exactly data[0..len).  Thread-safe: the
+ * writer thread calls it too. */
 static int
 same_content(const char *path, const void *data, size_t len)
 {
+	enum { CHUNK = 1 << 16 };
 	int fd = open(path, O_RDONLY);
 	struct stat st;
-	static char buf[1 << 16];
+	char *buf = NULL;
 	size_t at = 0;
 	int same = 0;
 
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len ||
+	    !(buf = malloc(CHUNK)))
 		goto out;
 	while (at < len) {
-		ssize_t r = read(fd, buf, len - at < sizeof buf ? len - at : sizeof buf);
+		ssize_t r = read(fd, buf, len - at < CHUNK ? len - at : CHUNK);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0 || memcmp(buf, (const char *)data + at, (size_t)r) != 0)
@@ -257,6 +325,7 @@ same_content(const char *path, const void *data, size_t len)
 	}
 	same = 1;
 out:
+	free(buf);
 	close(fd);
 	return same;
 }
@@ -300,9 +369,10 @@ canonical(const char *path)
 	return r;
 }
 
-/* mkdir -p; *made is set when the last component was created. */
+/* mkdir -p; *made is the length of the first folder of path it created
+ * (0: none), so that unmake_dirs can take back exactly what it made. */
 static int
-make_dirs(const char *path, int *made, caffeopt_error *err)
+make_dirs(const char *path, size_t *made, caffeopt_error *err)
 {
 	char *p = strdup(path), *s;
 	struct stat st;
@@ -320,7 +390,8 @@ make_dirs(const char *path, int *made, caffeopt_error *err)
 					free(p);
 					return -1;
 				}
-				*made = c == '\0';
+				if (!*made)
+					*made = (size_t)(s - p);
 			} else if (!S_ISDIR(st.st_mode)) {
 				caffeopt_fail(err, p, 0, 0, "not a folder");
 				free(p);
@@ -333,6 +404,24 @@ make_dirs(const char *path, int *made, caffeopt_error *err)
 	}
 	free(p);
 	return 0;
+}
+
+/* Remove the folders make_dirs created for path, deepest first (they are
+ * empty again when a run fails: every output is staged or aborted). */
+static void
+unmake_dirs(const char *path, size_t made)
+{
+	char *p = strdup(path), *s;
+
+	if (!p || !made)
+		goto out;
+	while (strlen(p) >= made && rmdir(p) == 0) {
+		if (!(s = strrchr(p, '/')) || s == p)
+			break;
+		*s = '\0';
+	}
+out:
+	free(p);
 }
 
 /* A path in Make syntax: blanks, '#' and '$' escaped. */
@@ -359,6 +448,10 @@ struct output {
 	size_t len;
 	struct tbuf buf;          /* rendered text */
 	int always;               /* the stamp: written even when unchanged */
+	int early;                /* data staged by the writer thread during rendering */
+	int staged;               /* file holds its staged temporary */
+	int unchanged;            /* left as it is: the file already holds data */
+	struct outfile file;
 };
 
 struct run {
@@ -367,6 +460,97 @@ struct run {
 	char *reads[MAX_READ];    /* template paths, for the depfile */
 	size_t nreads;
 };
+
+/* Stage x beside its path, unless the file there already holds its bytes
+ * (x->unchanged).  The bytes go to the kernel in pieces, so writeback
+ * starts while the rest is written and the fsync waits for the tail only.
+ * 0 or -1 (nothing left behind). */
+static int
+stage_output(struct output *x, caffeopt_error *err)
+{
+	/* file_stage_open reads the umask by setting it and back: one thread
+	 * at a time, or the other could see (and keep) the wrong one. */
+	static pthread_mutex_t opening = PTHREAD_MUTEX_INITIALIZER;
+	struct outstream s;
+	size_t at, n;
+	int rc;
+
+	if (!x->always && same_content(x->path, x->data, x->len)) {
+		x->unchanged = 1;
+		return 0;
+	}
+	pthread_mutex_lock(&opening);
+	rc = file_stage_open(&x->file, &s, x->path, err);
+	pthread_mutex_unlock(&opening);
+	if (rc < 0)
+		return -1;
+	for (at = 0; at < x->len; at += n) {
+		n = x->len - at < WRITE_PIECE ? x->len - at : WRITE_PIECE;
+		outstream_write(&s, (const char *)x->data + at, n);
+	}
+	if (file_stage_close(&s, err) < 0)
+		return -1;
+	x->staged = 1;
+	return 0;
+}
+
+/* The writer thread: stages the outputs whose bytes are known before
+ * rendering (the model files, the weight pool) while the main thread
+ * renders the templates, which on a large model is most of the run. */
+struct writer {
+	struct run *r;
+	int rc;
+	caffeopt_error err;
+	pthread_t thread;
+	int running;
+};
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+	size_t i;
+
+	for (i = 0; i < w->r->nout && w->rc == 0; i++)
+		if (w->r->out[i].early)
+			w->rc = stage_output(&w->r->out[i], &w->err);
+	return NULL;
+}
+
+/* Stage the early outputs: on the writer thread, or here when there is
+ * little to write or no thread to be had.  0 or -1. */
+static int
+writer_start(struct writer *w, struct run *r, caffeopt_error *err)
+{
+	size_t i, bytes = 0;
+
+	memset(w, 0, sizeof *w);
+	w->r = r;
+	for (i = 0; i < r->nout; i++)
+		if (r->out[i].early)
+			bytes += r->out[i].len;
+	if (bytes >= BIG_MIN && pthread_create(&w->thread, NULL, writer_main, w) == 0) {
+		w->running = 1;
+		return 0;
+	}
+	writer_main(w);
+	if (w->rc < 0)
+		*err = w->err;
+	return w->rc;
+}
+
+/* Wait for the writer; 0, or -1 with its error in err. */
+static int
+writer_join(struct writer *w, caffeopt_error *err)
+{
+	if (!w->running)
+		return w->rc;
+	pthread_join(w->thread, NULL);
+	w->running = 0;
+	if (w->rc < 0 && err)
+		*err = w->err;
+	return w->rc;
+}
 
 static struct output *
 add_output(struct run *r, const char *dir, const char *file)
@@ -432,6 +616,40 @@ oom:
 	return caffeopt_fail(err, NULL, 0, 0, "out of memory");
 }
 
+/* A guess at the size of what model.c.in renders, so the text goes into one
+ * buffer taken once (and backed by huge pages) instead of one grown by
+ * doubling: the literal format writes at most 4 bytes per data byte, the
+ * array format about 5 (hexbytes, floats) or 8 (chars).  Too little only
+ * costs a realloc; too much, untouched address space. */
+static size_t
+render_guess(const struct embed_options *o, size_t tlen, size_t blen, size_t pool)
+{
+	size_t data = pool, k;
+
+	if (o->mode == EMBED_BLOB)
+		data = blen + tlen;
+	if (o->format == EMBED_INCBIN)
+		return 0;
+	k = o->format == EMBED_LITERAL ? 4 : 6;
+	if (data > (SIZE_MAX - (1 << 20)) / 8)
+		return 0;
+	return data * k + (o->format == EMBED_ARRAY ? tlen * 2 : 0) + (1 << 20);
+}
+
+/* The number of floats and of blobs in m's weights: the pool's size. */
+static void
+count_weights(const caffeopt_model *m, size_t *floats, size_t *nblobs)
+{
+	size_t i, k;
+
+	*floats = *nblobs = 0;
+	for (i = 0; i < m->nlayers; i++)
+		for (k = 0; k < m->layers[i].nblobs; k++) {
+			*floats += m->layers[i].blobs[k].count;
+			(*nblobs)++;
+		}
+}
+
 int
 embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_result *res,
             caffeopt_error *err)
@@ -441,12 +659,15 @@ embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_resul
 	struct embed_pool pl = {0};
 	struct embed_net net = {0};
 	struct outfile staged[MAX_OUT];
+	struct writer w = {0};
 	struct output *x;
-	size_t nstaged = 0, i, j, tlen = 0, blen = 0;
+	char *canon[MAX_OUT] = {0};
+	size_t nstaged = 0, ndedup, i, j, tlen = 0, blen = 0;
 	unsigned long align = o->align ? o->align : 16;
 	char *sym = NULL, *text = NULL, *names[6] = {0};
 	uint8_t *bin = NULL;
-	int rc = -1, made_dir = 0;
+	int rc = -1;
+	size_t made_dir = 0;
 	struct embed_result dummy;
 
 	if (!res)
@@ -475,6 +696,12 @@ embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_resul
 		if (o->mode != EMBED_BLOB && align < 4)
 			align = 4;  /* floats: the C type's own alignment is the least */
 		pl.align_floats = align / 4 ? align / 4 : 1;
+		if (o->mode != EMBED_BLOB) {
+			size_t floats, nblobs;
+			count_weights(m, &floats, &nblobs);
+			if (pool_reserve(&pl, floats, nblobs) < 0)
+				goto oom;
+		}
 		for (i = 0; i < 6; i++)
 			OOM(names[i] = file_name(sym, ext[i]));
 		if (!(d = tdata_new()))
@@ -515,16 +742,36 @@ embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_resul
 		OOM(x = add_output(&r, o->out_dir, names[0]));
 		x->tpl = "model.h.in";
 	}
+	/* -o/-W may name the files out_dir gets anyway: those are written once.
+	 * A data output that shares its file with no other is staged now, on
+	 * the writer thread, while the templates render. */
+	ndedup = r.nout;
+	for (i = 0; i < ndedup; i++)
+		OOM(canon[i] = canonical(r.out[i].path));
+	for (i = 0; i < ndedup; i++) {
+		int shared = 0;
+		for (j = 0; j < ndedup; j++)
+			shared |= j != i && strcmp(canon[i], canon[j]) == 0;
+		r.out[i].early = !r.out[i].tpl && !shared;
+	}
+	if (o->out_dir && make_dirs(o->out_dir, &made_dir, err) < 0)
+		goto out;
+	if (writer_start(&w, &r, err) < 0)
+		goto out;
 	/* Render every template. */
 	for (i = 0; i < r.nout; i++) {
 		struct tpl *t;
 		char *path;
+		size_t guess;
 		if (!r.out[i].tpl)
 			continue;
 		OOM(path = join(o->template_dir, r.out[i].tpl));
 		r.reads[r.nreads++] = path;
 		if (!(t = tpl_load(path, err)))
 			goto out;
+		guess = strcmp(r.out[i].tpl, "model.c.in") == 0 ? render_guess(o, tlen, blen, pl.floats * 4) : 0;
+		if (guess >= BIG_MIN && (r.out[i].buf.p = big_alloc(guess)))
+			r.out[i].buf.cap = guess;
 		if (tpl_render(t, tdata_root(d), &r.out[i].buf, err) < 0) {
 			tpl_free(t);
 			goto out;
@@ -533,14 +780,9 @@ embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_resul
 		r.out[i].data = r.out[i].buf.p ? r.out[i].buf.p : "";
 		r.out[i].len = r.out[i].buf.len;
 	}
-	/* -o/-W may name the files out_dir gets anyway: write those once. */
-	for (i = 0; i < r.nout; i++)
-		for (j = i + 1; j < r.nout; j++) {
-			char *a = canonical(r.out[i].path), *b = canonical(r.out[j].path);
-			int same = a && b && strcmp(a, b) == 0;
-			free(a);
-			free(b);
-			if (!same || !r.out[j].data)
+	for (i = 0; i < ndedup; i++)
+		for (j = i + 1; j < ndedup; j++) {
+			if (strcmp(canon[i], canon[j]) != 0 || !r.out[j].data)
 				continue;
 			if (r.out[i].len != r.out[j].len || memcmp(r.out[i].data, r.out[j].data, r.out[i].len)) {
 				caffeopt_fail(err, r.out[j].path, 0, 0, "two different outputs would be written to this file");
@@ -583,19 +825,20 @@ embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_resul
 		x->len = strlen(x->data);
 		x->always = 1;
 	}
-	if (o->out_dir && make_dirs(o->out_dir, &made_dir, err) < 0)
-		goto out;
-	for (i = 0; i < r.nout; i++) {
-		if (!r.out[i].data)
-			continue;
-		if (!r.out[i].always && same_content(r.out[i].path, r.out[i].data, r.out[i].len)) {
-			res->unchanged++;
-			continue;
-		}
-		if (file_stage(&staged[nstaged], r.out[i].path, r.out[i].data, r.out[i].len, err) < 0)
+	for (i = 0; i < r.nout; i++)
+		if (r.out[i].data && !r.out[i].early && stage_output(&r.out[i], err) < 0)
 			goto out;
-		nstaged++;
-		res->written++;
+	if (writer_join(&w, err) < 0)
+		goto out;
+	/* Commit in output order. */
+	for (i = 0; i < r.nout; i++) {
+		if (r.out[i].staged) {
+			staged[nstaged++] = r.out[i].file;
+			r.out[i].staged = 0;
+			res->written++;
+		} else if (r.out[i].unchanged) {
+			res->unchanged++;
+		}
 	}
 	rc = file_commit(staged, nstaged, err);
 	nstaged = 0;
@@ -603,15 +846,21 @@ embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_resul
 oom:
 	caffeopt_fail(err, NULL, 0, 0, "out of memory");
 out:
+	writer_join(&w, NULL);
+	for (i = 0; i < r.nout; i++)
+		if (r.out[i].staged)
+			file_abort(&r.out[i].file, 1);
 	file_abort(staged, nstaged);
-	if (rc < 0 && made_dir)
-		rmdir(o->out_dir);
+	if (rc < 0)
+		unmake_dirs(o->out_dir, made_dir);
 	if (rc < 0)
 		res->written = res->unchanged = 0;
 	for (i = 0; i < r.nout; i++) {
 		free(r.out[i].path);
 		tbuf_free(&r.out[i].buf);
 	}
+	for (i = 0; i < MAX_OUT; i++)
+		free(canon[i]);
 	for (i = 0; i < r.nreads; i++)
 		free(r.reads[i]);
 	for (i = 0; i < 6; i++)

@@ -346,4 +346,33 @@ if command -v strace >/dev/null; then
 else
 	echo "note: no strace; the depfile's completeness is checked by name only"
 fi
+
+# A model over 4 MiB: embed writes its data files on a second thread while
+# the templates render.  MobileNet v1 with seeded weights (17 MB).
+"$PYTHON" "$SRC/tests/oracle/genweights.py" "$DATA/arch/mobilenet_v1_deploy.prototxt" "$O/mb.caffemodel" \
+	--seed 2 --pb-dir "$O/mbpb" >/dev/null || fail "genweights for MobileNet v1"
+expect_exit 0 "$CAFFEOPT" optimize -q -m "$DATA/arch/mobilenet_v1_deploy.prototxt" -w "$O/mb.caffemodel" \
+	-o "$O/mbopt.prototxt" -W "$O/mbopt.caffemodel"
+for mode in blob weights; do
+	D="$O/mb-$mode"
+	expect_exit 0 "$CAFFEOPT" embed -q -m "$O/mbopt.prototxt" -w "$O/mbopt.caffemodel" --name cifar10 \
+		-o "$D" --mode $mode --format incbin || continue
+	same_bytes "$D/cifar10.caffemodel" "$O/mbopt.caffemodel"
+	same_bytes "$D/cifar10.prototxt" "$O/mbopt.prototxt"
+	(cd "$O" && "$CAFFEOPT" embed -q -m mbopt.prototxt -w mbopt.caffemodel --name cifar10 -o "mb2-$mode" \
+		--mode $mode --format incbin) || fail "large $mode: second run"
+	for f in "$D"/*; do same_bytes "$f" "$O/mb2-$mode/$(basename "$f")"; done
+done
+if build "$O/mb-blob" incbin "$O/dump_blob.c"; then
+	"$O/mb-blob/app" "$O/mb-blob/got.caffemodel" "$O/mb-blob/got.prototxt" || fail "large blob: misaligned or bad sizes"
+	same_bytes "$O/mb-blob/got.caffemodel" "$O/mbopt.caffemodel"
+fi
+# ... and a failing render (a broken template) stops that thread and leaves
+# nothing: no folder, no temporary file.
+mkdir -p "$O/badtpl"
+cp "$SRC/templates/"*.in "$O/badtpl/"
+printf '{{#if mode}}\n' >>"$O/badtpl/model.c.in"
+expect_error "model.c.in:" "$CAFFEOPT" embed -m "$O/mbopt.prototxt" -w "$O/mbopt.caffemodel" --name cifar10 \
+	-o "$O/mb-fail/deeper/out" --mode weights --format literal --template "$O/badtpl"
+[ ! -e "$O/mb-fail" ] || fail "a failing large embed left $(find "$O/mb-fail" | tr '\n' ' ')"
 finish

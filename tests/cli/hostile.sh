@@ -96,7 +96,7 @@ snap_embed() {
 snap_embed >"$SCRATCH/emb.before"
 # run_tpl_case CASE WANT SLOT ARGS...
 run_tpl_case() {
-	case_file=$1 want=$2 slot=$3
+	case_file=$1 tpl_want=$2 slot=$3  # not $want: expect_exit sets that
 	shift 3
 	n=$((n + 1))
 	rm -rf "$T"
@@ -104,7 +104,7 @@ run_tpl_case() {
 	cp "$SRC/templates/"*.in "$T/"
 	cp "$case_file" "$T/$slot"
 	for out in "$E" "$SCRATCH/new/out"; do
-		expect_error "$want" "$CAFFEOPT" embed -m "$TINY" -w "$TINYW" --name tiny -o "$out" \
+		expect_error "$tpl_want" "$CAFFEOPT" embed -m "$TINY" -w "$TINYW" --name tiny -o "$out" \
 			--template "$T" --depfile "$SIDE/emb.d" --stamp "$SIDE/emb.stamp" "$@"
 		grep -q "$T/$slot:[0-9][0-9]*:[0-9][0-9]*: " "$SCRATCH/err" ||
 			fail "$case_file: the error does not name $T/$slot:LINE:COL"
