@@ -2,9 +2,9 @@
 # this file only sets up, configures, builds and runs.
 #   make demo   - optimize the bundled CIFAR-10 example and print the report
 #   make check  - all tests through ctest; then the suite again under
-#                 AddressSanitizer + UndefinedBehaviorSanitizer (all but the
-#                 build-module tests and valgrind); then every libFuzzer
-#                 target for CHECK_FUZZ_SECONDS (5) so regressions show
+#                 AddressSanitizer + UndefinedBehaviorSanitizer (all but
+#                 the valgrind test); then every libFuzzer target for
+#                 CHECK_FUZZ_SECONDS (5) so regressions show
 #   make fuzz   - every libFuzzer target for FUZZ_SECONDS each (clang,
 #                 build-fuzz/; tests/fuzz/run.sh)
 
@@ -40,7 +40,7 @@ check: build
 check-asan: setup
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCAFFEOPT_SANITIZE=ON -DCAFFEOPT_WERROR=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE build -E '^robust[.]valgrind$$'
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -E '^robust[.]valgrind$$'
 
 fuzz: setup
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
