@@ -53,6 +53,14 @@ t() {
 	/usr/bin/time -f '%e %U %S %M' -o "$W/time" "$@" >/dev/null 2>"$W/err" || { echo "failed: $*" >&2; cat "$W/err" >&2; exit 1; }
 	awk '{ printf "%.2f %.2f %.0f\n", $1, $2 + $3, $4 / 1024 }' "$W/time" >>"$W/t"
 }
+# rounds CMD...: t CMD, ROUNDS times.
+rounds() {
+	_r=0
+	while [ $_r -lt "$ROUNDS" ]; do
+		t "$@"
+		_r=$((_r + 1))
+	done
+}
 # med: "median-wall median-cpu max-peak" of the runs in $W/t, then empties it.
 med() {
 	m1() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -123,20 +131,12 @@ for mode in ${MODES:-blob weights}; do
 			row="$row | $skip | | | | "
 			check="not compiled"
 		else
-			r=0
-			while [ $r -lt "$ROUNDS" ]; do
-				t gcc -O2 -I"$D" -c "$src" -o "$D/x.o"
-				r=$((r + 1))
-			done
+			rounds gcc -O2 -I"$D" -c "$src" -o "$D/x.o"
 			set -- $(med)
 			row="$row | $1 | $2 | $3"
 			ce="" cm=""
 			if [ $fmt != array ] && command -v clang >/dev/null; then
-				r=0
-				while [ $r -lt "$ROUNDS" ]; do
-					t clang -O2 -I"$D" -c "$src" -o "$D/y.o"
-					r=$((r + 1))
-				done
+				rounds clang -O2 -I"$D" -c "$src" -o "$D/y.o"
 				set -- $(med)
 				ce=$1 cm=$3
 			fi
