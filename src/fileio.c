@@ -3,6 +3,7 @@
 #define _GNU_SOURCE  /* MAP_ANONYMOUS, MADV_HUGEPAGE, sync_file_range */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,12 +208,19 @@ file_set_durable(int on)
 	durable = on != 0;
 }
 
-/* The process umask, read without changing it for long. */
+/* The process umask.  umask() can only be read by setting it, so the
+ * set-and-restore is serialized: two threads staging files at once (embed
+ * does) must not read each other's 022. */
 static mode_t
 umask_get(void)
 {
-	mode_t m = umask(022);
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	mode_t m;
+
+	pthread_mutex_lock(&lock);
+	m = umask(022);
 	umask(m);
+	pthread_mutex_unlock(&lock);
 	return m;
 }
 
