@@ -3,9 +3,10 @@
  * model (net mode builds the runtime's tables from it and frees them).
  * Decides no C text: every character of SYM.h/.c/.S comes from a template.
  * Speed (bench/embed.sh): a large model's files are written by a second
- * thread while the templates render, and large buffers are taken once, in
- * huge pages: on the machines we measured, first touches of fresh memory
- * cost more than the rendering itself. */
+ * thread while the templates render, a large source is rendered straight
+ * into its file through a small reused window, and other large buffers are
+ * taken once, in huge pages: on the machines we measured, first touches of
+ * fresh memory cost more than the rendering itself. */
 #define _GNU_SOURCE  /* madvise's MADV_HUGEPAGE */
 #include <errno.h>
 #include <fcntl.h>
@@ -451,6 +452,7 @@ struct output {
 	int early;                /* data staged by the writer thread during rendering */
 	int staged;               /* file holds its staged temporary */
 	int unchanged;            /* left as it is: the file already holds data */
+	int stream;               /* rendered straight to its staged file */
 	struct outfile file;
 };
 
@@ -461,6 +463,10 @@ struct run {
 	size_t nreads;
 };
 
+/* file_stage_open reads the umask by setting it and back: one thread at a
+ * time, or the other could see (and keep) the wrong one. */
+static pthread_mutex_t opening = PTHREAD_MUTEX_INITIALIZER;
+
 /* Stage x beside its path, unless the file there already holds its bytes
  * (x->unchanged).  The bytes go to the kernel in pieces, so writeback
  * starts while the rest is written and the fsync waits for the tail only.
@@ -468,9 +474,6 @@ struct run {
 static int
 stage_output(struct output *x, caffeopt_error *err)
 {
-	/* file_stage_open reads the umask by setting it and back: one thread
-	 * at a time, or the other could see (and keep) the wrong one. */
-	static pthread_mutex_t opening = PTHREAD_MUTEX_INITIALIZER;
 	struct outstream s;
 	size_t at, n;
 	int rc;
@@ -492,6 +495,144 @@ stage_output(struct output *x, caffeopt_error *err)
 		return -1;
 	x->staged = 1;
 	return 0;
+}
+
+/* A template output rendered straight into its staged file, a window of
+ * TBUF_SINK_CHUNK bytes at a time, instead of into one buffer as large as
+ * the text (281 MB for 100 MiB of weights in the literal format, most of
+ * whose cost was the first touch of fresh pages).  While the text matches
+ * the file already at the path, nothing is staged: an output whose bytes
+ * have not changed is left untouched, and so is its folder.  At the first
+ * difference the file is staged, starting with the matched bytes read back
+ * from the old file. */
+enum { CMP_PIECE = 1 << 20 };
+
+struct streamed {
+	struct output *x;
+	struct outstream s;
+	int open;                 /* s holds x's staged file */
+	int failed;               /* staging failed: err says why; the rest is dropped */
+	caffeopt_error err;
+	int fd;                   /* the file at the path while it matches, or -1 */
+	uint64_t at;              /* its bytes matched so far */
+	uint64_t size;            /* its size */
+	char *cmp;                /* CMP_PIECE bytes */
+};
+
+/* Start staging: the temporary file, then the at bytes matched so far. */
+static void
+stream_open(struct streamed *st)
+{
+	uint64_t off = 0;
+	int rc;
+
+	pthread_mutex_lock(&opening);
+	rc = file_stage_open(&st->x->file, &st->s, st->x->path, &st->err);
+	pthread_mutex_unlock(&opening);
+	if (rc < 0) {
+		st->failed = 1;
+		return;
+	}
+	st->open = 1;
+	while (off < st->at) {
+		uint64_t left = st->at - off;
+		ssize_t got = pread(st->fd, st->cmp, left < CMP_PIECE ? (size_t)left : CMP_PIECE, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			caffeopt_fail(&st->err, st->x->path, 0, 0, "cannot read: %s",
+			              got < 0 ? strerror(errno) : "file shrank while read");
+			st->failed = 1;
+			return;
+		}
+		outstream_write(&st->s, st->cmp, (size_t)got);
+		off += (uint64_t)got;
+	}
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+}
+
+static void
+stream_sink(void *arg, const char *p, size_t n)
+{
+	struct streamed *st = arg;
+
+	while (!st->open && !st->failed && n > 0) {
+		ssize_t got = -1;
+		if (st->fd >= 0 && st->at < st->size)
+			got = pread(st->fd, st->cmp, n < CMP_PIECE ? n : CMP_PIECE, (off_t)st->at);
+		if (got < 0 && st->fd >= 0 && st->at < st->size && errno == EINTR)
+			continue;
+		if (got > 0) {
+			size_t k = 0;
+			if (memcmp(st->cmp, p, (size_t)got) == 0)
+				k = (size_t)got;
+			while (k < (size_t)got && st->cmp[k] == p[k])
+				k++;
+			st->at += k;
+			p += k;
+			n -= k;
+			if (k == (size_t)got)
+				continue;
+		}
+		stream_open(st);  /* a difference, or the end of the old file */
+	}
+	if (st->open && !st->failed)
+		outstream_write(&st->s, p, n);
+}
+
+/* Render t into x's staged file; x->staged, or x->unchanged when the file
+ * at the path already holds exactly those bytes.  0 or -1 (nothing left
+ * behind). */
+static int
+render_streamed(struct output *x, const struct tpl *t, const struct tval *root,
+                caffeopt_error *err)
+{
+	struct streamed st;
+	struct stat sb;
+	int rc = -1;
+
+	memset(&st, 0, sizeof st);
+	st.x = x;
+	if (!(st.cmp = malloc(CMP_PIECE)))
+		return caffeopt_fail(err, NULL, 0, 0, "out of memory");
+	st.fd = open(x->path, O_RDONLY | O_CLOEXEC);
+	if (st.fd >= 0 && (fstat(st.fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
+		close(st.fd);
+		st.fd = -1;
+	}
+	if (st.fd >= 0)
+		st.size = (uint64_t)sb.st_size;
+	x->buf.sink = stream_sink;
+	x->buf.arg = &st;
+	if (tpl_render(t, root, &x->buf, err) < 0)
+		goto out;
+	if (!st.open && !st.failed && st.fd >= 0 && st.at == st.size) {
+		x->unchanged = 1;
+		rc = 0;
+		goto out;
+	}
+	if (!st.open && !st.failed)
+		stream_open(&st);  /* the old file is longer, or there is none */
+	if (st.failed) {
+		*err = st.err;
+		goto out;
+	}
+	st.open = 0;
+	if (file_stage_close(&st.s, err) < 0)
+		goto out;
+	x->staged = 1;
+	rc = 0;
+out:
+	if (st.open)
+		file_stage_discard(&st.s);
+	x->buf.sink = NULL;
+	x->buf.arg = NULL;
+	if (st.fd >= 0)
+		close(st.fd);
+	free(st.cmp);
+	return rc;
 }
 
 /* The writer thread: stages the outputs whose bytes are known before
@@ -753,6 +894,10 @@ embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_resul
 		for (j = 0; j < ndedup; j++)
 			shared |= j != i && strcmp(canon[i], canon[j]) == 0;
 		r.out[i].early = !r.out[i].tpl && !shared;
+		/* A large text is rendered into its file; one that shares its path
+		 * must be compared with the other in memory. */
+		r.out[i].stream = r.out[i].tpl && !shared && strcmp(r.out[i].tpl, "model.c.in") == 0 &&
+		                  render_guess(o, tlen, blen, pl.floats * 4) >= BIG_MIN;
 	}
 	if (o->out_dir && make_dirs(o->out_dir, &made_dir, err) < 0)
 		goto out;
@@ -769,6 +914,13 @@ embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_resul
 		r.reads[r.nreads++] = path;
 		if (!(t = tpl_load(path, err)))
 			goto out;
+		if (r.out[i].stream) {
+			int failed = render_streamed(&r.out[i], t, tdata_root(d), err) < 0;
+			tpl_free(t);
+			if (failed)
+				goto out;
+			continue;  /* no data: staged, or unchanged */
+		}
 		guess = strcmp(r.out[i].tpl, "model.c.in") == 0 ? render_guess(o, tlen, blen, pl.floats * 4) : 0;
 		if (guess >= BIG_MIN && (r.out[i].buf.p = big_alloc(guess)))
 			r.out[i].buf.cap = guess;

@@ -1,9 +1,10 @@
 /* template.c - parse and render text templates (syntax in template.h).
  * Requires: UTF-8 or ASCII template text; values built with tv_*.
  * Keeps: templates and values read-only while rendering.  Breaks: nothing;
- * output only grows the caller's buffer.  Bounds: blocks nest at most
- * MAX_DEPTH deep; a render's work and output grow at most linearly with
- * its values (a floor for small ones), else it is an error at the tag. */
+ * output only grows the caller's buffer (or passes through it to its
+ * sink).  Bounds: blocks nest at most MAX_DEPTH deep; a render's work and
+ * output grow at most linearly with its values (a floor for small ones),
+ * else it is an error at the tag. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -189,7 +190,14 @@ tbuf_reserve(struct tbuf *b, size_t n)
 		return -1;
 	if (b->cap - b->len >= n)
 		return 0;
+	if (b->sink && b->cap >= TBUF_SINK_CHUNK) {
+		tbuf_flush(b);
+		if (b->cap >= n)
+			return 0;
+	}
 	cap = b->cap ? b->cap : 4096;
+	if (b->sink && cap < TBUF_SINK_CHUNK)
+		cap = TBUF_SINK_CHUNK;
 	while (cap - b->len < n) {
 		if (cap > SIZE_MAX / 2) {
 			b->oom = 1;
@@ -213,6 +221,16 @@ tbuf_put(struct tbuf *b, const char *s, size_t n)
 		return;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
+}
+
+void
+tbuf_flush(struct tbuf *b)
+{
+	if (b->sink && b->len) {
+		b->sink(b->arg, b->p, b->len);
+		b->flushed += b->len;
+		b->len = 0;
+	}
 }
 
 void
@@ -843,7 +861,7 @@ struct render {
 	struct tbuf *out;
 	caffeopt_error *err;
 	struct tbuf scratch[2];
-	size_t out_start;          /* out->len when the render began */
+	size_t out_start;          /* out->flushed + out->len when the render began */
 	size_t steps, max_steps;   /* nodes and loop rounds done, and allowed */
 	size_t max_out;            /* bytes the render may append */
 };
@@ -918,7 +936,7 @@ step(struct render *r, const struct node *n)
 static int
 room(struct render *r, const struct node *n, const struct tbuf *o, size_t need)
 {
-	size_t used = o == r->out ? o->len - r->out_start : 0;
+	size_t used = o == r->out ? o->flushed + o->len - r->out_start : 0;
 
 	if (used > r->max_out || need > r->max_out - used)
 		return rerr(r, n, "too much output for these values (more than %zu bytes): large "
@@ -1426,7 +1444,7 @@ tpl_render(const struct tpl *t, const struct tval *root, struct tbuf *out, caffe
 	r.root = root;
 	r.out = out;
 	r.err = err;
-	r.out_start = out->len;
+	r.out_start = out->flushed + out->len;
 	units = data_units(root);
 	r.max_steps = add_sat(STEP_FLOOR, mul_sat(units, STEPS_PER_UNIT));
 	r.max_out = add_sat(OUT_FLOOR, mul_sat(units, OUT_PER_UNIT));
@@ -1435,5 +1453,7 @@ tpl_render(const struct tpl *t, const struct tval *root, struct tbuf *out, caffe
 	tbuf_free(&r.scratch[1]);
 	if (rc == 0 && out->oom)
 		rc = caffeopt_fail(err, t->path, 0, 0, "out of memory");
+	if (rc == 0)
+		tbuf_flush(out);
 	return rc;
 }

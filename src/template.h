@@ -74,13 +74,22 @@ struct tval *tv_list(struct tval *v);
 struct tval *tv_map(struct tval *v);
 
 /* A growable output buffer; oom is set (and writes dropped) when it could
- * not grow. */
+ * not grow.  With a sink, the buffer is a window instead: when a write
+ * does not fit, the bytes held so far go to sink(arg, p, len), flushed
+ * counts them, and the buffer (grown to TBUF_SINK_CHUNK bytes first, and
+ * further only for a single larger write) is reused.  flushed starts at 0. */
+enum { TBUF_SINK_CHUNK = 4 << 20 };
 struct tbuf {
 	char *p;
 	size_t len, cap;
 	int oom;
+	void (*sink)(void *arg, const char *p, size_t n);
+	void *arg;
+	size_t flushed;          /* bytes handed to sink */
 };
 void tbuf_put(struct tbuf *b, const char *s, size_t n);
+/* Hand the bytes held to the sink (none: nothing). */
+void tbuf_flush(struct tbuf *b);
 void tbuf_free(struct tbuf *b);
 
 struct tpl;
@@ -91,7 +100,10 @@ struct tpl *tpl_parse(const char *path, const char *text, size_t len, caffeopt_e
 /* Read and parse the file at path.  NULL on error. */
 struct tpl *tpl_load(const char *path, caffeopt_error *err);
 
-/* Append t rendered over root to out.  0, or -1 with err at the tag. */
+/* Append t rendered over root to out.  0, or -1 with err at the tag.
+ * With a sink on out, every byte has gone to it when this returns 0; on
+ * -1 some may have (the caller drops them).  The render's output budget
+ * counts the bytes flushed as well as those held. */
 int tpl_render(const struct tpl *t, const struct tval *root, struct tbuf *out,
                caffeopt_error *err);
 
