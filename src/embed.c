@@ -26,36 +26,43 @@
 #include "model.h"
 #include "template.h"
 
+/* The names, in enum order (embed.h). */
+static const char *const mode_names[] = {"blob", "weights", "net"};
+static const char *const format_names[] = {"literal", "array", "incbin"};
+
+/* The index of s in names[n], or -1. */
+static int
+name_index(const char *const *names, int n, const char *s)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 int
 embed_mode_parse(const char *s, enum embed_mode *mode)
 {
-	if (strcmp(s, "blob") == 0)
-		*mode = EMBED_BLOB;
-	else if (strcmp(s, "weights") == 0)
-		*mode = EMBED_WEIGHTS;
-	else if (strcmp(s, "net") == 0)
-		*mode = EMBED_NET;
-	else
+	int i = name_index(mode_names, 3, s);
+
+	if (i < 0)
 		return -1;
+	*mode = (enum embed_mode)i;
 	return 0;
 }
 
 int
 embed_format_parse(const char *s, enum embed_format *format)
 {
-	if (strcmp(s, "literal") == 0)
-		*format = EMBED_LITERAL;
-	else if (strcmp(s, "array") == 0)
-		*format = EMBED_ARRAY;
-	else if (strcmp(s, "incbin") == 0)
-		*format = EMBED_INCBIN;
-	else
+	int i = name_index(format_names, 3, s);
+
+	if (i < 0)
 		return -1;
+	*format = (enum embed_format)i;
 	return 0;
 }
-
-static const char *const mode_names[] = {"blob", "weights", "net"};
-static const char *const format_names[] = {"literal", "array", "incbin"};
 
 static int
 ident_char(unsigned char c)

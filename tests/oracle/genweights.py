@@ -26,6 +26,8 @@ import tempfile
 
 import numpy as np
 
+from caffemodel_variants import varint  # the wire format by hand, one place
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -448,18 +450,6 @@ def moment_through(l, bs, qs):
 pb_eltwise_prod, pb_eltwise_max = 0, 2   # EltwiseParameter.EltwiseOp PROD, MAX
 
 
-def _varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 def fill_blob(blob, arr):
     """Set the modern shape and the data of a BlobProto (a 0-axis blob gets
     no shape field at all, as Caffe's Blob::ToProto writes it).  The data goes in as
@@ -468,7 +458,7 @@ def fill_blob(blob, arr):
     blob.shape.dim.extend(int(d) for d in np.shape(arr))
     raw = np.asarray(arr, dtype="<f4").ravel().tobytes()
     if raw:
-        blob.MergeFromString(b"\x2a" + _varint(len(raw)) + raw)
+        blob.MergeFromString(b"\x2a" + varint(len(raw)) + raw)
 
 
 def make_weights(pb, net, input_shape=None, seed=0, phase=None, overrides=None):
