@@ -470,10 +470,6 @@ struct run {
 	size_t nreads;
 };
 
-/* file_stage_open reads the umask by setting it and back: one thread at a
- * time, or the other could see (and keep) the wrong one. */
-static pthread_mutex_t opening = PTHREAD_MUTEX_INITIALIZER;
-
 /* Stage x beside its path, unless the file there already holds its bytes
  * (x->unchanged).  The bytes go to the kernel in pieces, so writeback
  * starts while the rest is written and the fsync waits for the tail only.
@@ -483,16 +479,12 @@ stage_output(struct output *x, caffeopt_error *err)
 {
 	struct outstream s;
 	size_t at, n;
-	int rc;
 
 	if (!x->always && same_content(x->path, x->data, x->len)) {
 		x->unchanged = 1;
 		return 0;
 	}
-	pthread_mutex_lock(&opening);
-	rc = file_stage_open(&x->file, &s, x->path, err);
-	pthread_mutex_unlock(&opening);
-	if (rc < 0)
+	if (file_stage_open(&x->file, &s, x->path, err) < 0)
 		return -1;
 	for (at = 0; at < x->len; at += n) {
 		n = x->len - at < WRITE_PIECE ? x->len - at : WRITE_PIECE;
@@ -531,12 +523,8 @@ static void
 stream_open(struct streamed *st)
 {
 	uint64_t off = 0;
-	int rc;
 
-	pthread_mutex_lock(&opening);
-	rc = file_stage_open(&st->x->file, &st->s, st->x->path, &st->err);
-	pthread_mutex_unlock(&opening);
-	if (rc < 0) {
+	if (file_stage_open(&st->x->file, &st->s, st->x->path, &st->err) < 0) {
 		st->failed = 1;
 		return;
 	}

@@ -68,7 +68,7 @@ struct outstream {
 };
 
 /* Create the temporary file beside path and fill o and s.  0 or -1 (nothing
- * left behind). */
+ * left behind).  Safe from several threads at once. */
 int file_stage_open(struct outfile *o, struct outstream *s, const char *path,
                     caffeopt_error *err);
 
