@@ -977,8 +977,10 @@ embed_write(caffeopt_model *m, const struct embed_options *o, struct embed_resul
 			goto out;
 	if (writer_join(&w, err) < 0)
 		goto out;
-	/* Commit in output order. */
-	for (i = 0; i < r.nout; i++) {
+	/* Commit in output order: file_commit renames staged[0] last, so the
+	 * outputs go in backwards and the stamp, the last output and what a
+	 * build checks, is renamed after every other one. */
+	for (i = r.nout; i-- > 0;) {
 		if (r.out[i].staged) {
 			staged[nstaged++] = r.out[i].file;
 			r.out[i].staged = 0;

@@ -391,7 +391,12 @@ file_commit(struct outfile *o, size_t n, caffeopt_error *err)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
+	/* Last first: two renames are never one step, and a kill between them
+	 * leaves the outputs renamed so far new and the others old.  GNU Make
+	 * 4.3 decides whether a grouped rule (`a b &: ...`) is out of date by
+	 * its first target alone; renaming the first output (the one users
+	 * name first, o[0]) last keeps it old until every other one is new. */
+	for (i = n; i-- > 0;) {
 		if (rename(o[i].tmp, o[i].path) < 0) {
 			caffeopt_fail(err, o[i].path, 0, 0, "cannot rename into place: %s",
 			              strerror(errno));

@@ -93,7 +93,8 @@ int file_stage_close(struct outstream *s, caffeopt_error *err);
 /* Drop a stream opened with file_stage_open: close and remove it. */
 void file_stage_discard(struct outstream *s);
 
-/* Rename every staged file into place.  Returns 0 or -1. */
+/* Rename every staged file into place, o[n-1] first and o[0] last.
+ * Returns 0 or -1. */
 int file_commit(struct outfile *o, size_t n, caffeopt_error *err);
 
 /* Remove every staged temporary file and free o's strings. */
