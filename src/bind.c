@@ -5,9 +5,11 @@
  * match what the layer creates.  Shapes are checked where the layer's
  * parameters determine them; legacy num/channels/height/width blobs get
  * their modern rank where it is known.  Every check runs before a value is
- * read; then the bound values go into one weight store the model owns
- * (read from the file straight into it, in file order), which the blobs
- * borrow. */
+ * read.  Then the weights of Convolution, Deconvolution and InnerProduct
+ * layers (blob 0, most of a model's values) that lie packed in the file
+ * stay there, lazy (wblob.c), and the model keeps the file open; the
+ * other values are read, in file order, into one weight store the model
+ * owns, which those blobs borrow. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,42 +30,6 @@ shape_text(const struct wblob *b, char *buf, size_t n)
 		                         (long long)b->shape[i]);
 	if (b->ndim == 0)
 		snprintf(buf, n, "(scalar)");
-}
-
-size_t
-wblob_count(const struct wblob *b)
-{
-	size_t c = 1;
-	int i;
-
-	for (i = 0; i < b->ndim; i++) {
-		if (b->shape[i] < 0)
-			return 0;
-		if (b->shape[i] != 0 && c > SIZE_MAX / (size_t)b->shape[i])
-			return 0;
-		c *= (size_t)b->shape[i];
-	}
-	return c;
-}
-
-void
-wblobs_free(struct wblob *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!b[i].borrowed)
-			free(b[i].data);
-	free(b);
-}
-
-void
-wblob_replace_data(struct wblob *b, float *data)
-{
-	if (!b->borrowed)
-		free(b->data);
-	b->data = data;
-	b->borrowed = 0;
 }
 
 /* Values in blob p, whose packed data is r when not NULL. */
@@ -273,7 +239,28 @@ struct load {
 	struct wblob *b;
 	const Caffe__BlobProto *p;  /* when r is NULL */
 	const struct rawblob *r;    /* packed in the file */
+	const Caffe__LayerParameter *l;
+	size_t k;                   /* b is blob k of l */
 };
+
+/* Whether ld's values stay in the file: the weights of the layers that
+ * hold most of a model's values, packed there. */
+static int
+stays_lazy(const struct load *ld)
+{
+	if (!ld->r || ld->k != 0 || ld->b->count == 0)
+		return 0;
+	switch (kind_of(ld->l->type)) {
+	case KIND_CONVOLUTION:
+	case KIND_CONVOLUTION_DEPTHWISE:
+	case KIND_DEPTHWISE_CONVOLUTION:
+	case KIND_DECONVOLUTION:
+	case KIND_INNER_PRODUCT:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 static int
 load_order(const void *x, const void *y)
@@ -292,9 +279,9 @@ store_size(size_t count)
 	return (count * sizeof(float) + 63) & ~(size_t)63;
 }
 
-/* Give every bound blob its place in one new store and fill it: the
- * file's packed floats by pread in file order, decoded values by copy.
- * 0 or -1. */
+/* Leave the lazy blobs in the file, give every other bound blob its
+ * place in one new store and fill it: the file's packed floats by pread in
+ * file order, decoded values by copy.  0 or -1. */
 static int
 fill_store(caffeopt_model *m, const struct cmfile *cf, struct load *ld, size_t n,
            const char *path, caffeopt_error *err)
@@ -304,6 +291,12 @@ fill_store(caffeopt_model *m, const struct cmfile *cf, struct load *ld, size_t n
 	unsigned char *store;
 
 	for (i = 0; i < n; i++) {
+		if (stays_lazy(&ld[i])) {
+			if (wblob_make_lazy(m, ld[i].b, ld[i].r->off, ld[i].l->name,
+			                    ld[i].l->type, ld[i].k) < 0)
+				return caffeopt_fail(err, path, 0, 0, "out of memory");
+			continue;
+		}
 		if (ld[i].b->count > (SIZE_MAX - total - 64) / sizeof(float))
 			return caffeopt_fail(err, path, 0, 0, "out of memory: weights too large");
 		total += store_size(ld[i].b->count);
@@ -317,6 +310,8 @@ fill_store(caffeopt_model *m, const struct cmfile *cf, struct load *ld, size_t n
 	for (i = 0; i < n; i++) {
 		struct wblob *b = ld[i].b;
 
+		if (b->lazy)
+			continue;
 		b->data = b->count ? (float *)(void *)(store + at) : none;
 		b->borrowed = 1;
 		at += store_size(b->count);
@@ -327,7 +322,7 @@ fill_store(caffeopt_model *m, const struct cmfile *cf, struct load *ld, size_t n
 		struct wblob *b = ld[i].b;
 		const Caffe__BlobProto *p = ld[i].p;
 
-		if (b->count == 0)
+		if (b->count == 0 || b->lazy)
 			continue;
 		if (ld[i].r) {
 			if (cmfile_read_floats(cf, ld[i].r, b->data, err) < 0)
@@ -343,7 +338,7 @@ fill_store(caffeopt_model *m, const struct cmfile *cf, struct load *ld, size_t n
 }
 
 int
-bind_weights(caffeopt_model *m, const struct cmfile *cf, const char *path, caffeopt_error *err)
+bind_weights(caffeopt_model *m, struct cmfile *cf, const char *path, caffeopt_error *err)
 {
 	const Caffe__NetParameter *bin = cf->net;
 	struct load *ld = NULL;
@@ -408,6 +403,8 @@ bind_weights(caffeopt_model *m, const struct cmfile *cf, const char *path, caffe
 			ld[nld].b = &ml->blobs[k];
 			ld[nld].p = src->blobs[k];
 			ld[nld].r = r;
+			ld[nld].l = ml->p;
+			ld[nld].k = k;
 			nld++;
 		}
 		ml->nblobs = src->n_blobs;
@@ -416,6 +413,11 @@ bind_weights(caffeopt_model *m, const struct cmfile *cf, const char *path, caffe
 	}
 	if (fill_store(m, cf, ld, nld, path, err) < 0)
 		goto out;
+	if (m->lazy) {
+		/* The lazy blobs' values stay where they are. */
+		m->wfile = cf->map;
+		cf->map = NULL;
+	}
 	count_input(m, cf);
 	m->has_weights = 1;
 	rc = 0;

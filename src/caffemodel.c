@@ -406,7 +406,8 @@ cmfile_close(struct cmfile *cf)
 		return;
 	if (cf->net)
 		caffe__net_parameter__free_unpacked(cf->net, NULL);
-	file_close(cf->map);
+	if (cf->map)
+		file_close(cf->map);
 	free(cf->map);
 	free(cf->first);
 	free(cf->raw);
@@ -595,23 +596,63 @@ blob_shell(const struct wblob *w, struct bytes *buf, struct blobenc *e)
 	return 0;
 }
 
-static void
-put_blob(struct sink *k, const struct wblob *w, const struct blobenc *e)
+/* What encoding a model needs besides the sink. */
+struct enc {
+	const caffeopt_model *m;
+	int keep_params;
+	struct bytes lbuf, bbuf;  /* a layer's and a blob's shell */
+	float *chunk;             /* CHUNK floats of a lazy blob, or NULL */
+};
+
+/* Lazy blobs go out in pieces of this many floats (256 KiB), read from
+ * the file, checked and scaled on the way.  (Reading the next pieces on a
+ * second thread while one is written gave no measurable gain.) */
+enum { CHUNK = 1 << 16 };
+
+/* The values of lazy blob w, streamed (little-endian: lazy blobs exist
+ * only on such hosts).  0 or -1 (a NaN or infinity, a read error, out of
+ * memory). */
+static int
+put_lazy(struct sink *k, struct enc *en, const struct wblob *w, caffeopt_error *err)
+{
+	size_t at, n;
+
+	if (!k->s && !k->buf) {
+		k->n += w->count * 4;  /* counting: nothing to read */
+		return 0;
+	}
+	if (!en->chunk && !(en->chunk = malloc(CHUNK * sizeof *en->chunk)))
+		return caffeopt_fail(err, NULL, 0, 0, "out of memory encoding the caffemodel");
+	for (at = 0; at < w->count; at += n) {
+		n = w->count - at < CHUNK ? w->count - at : CHUNK;
+		if (wblob_read(en->m, w, at, n, en->chunk, err) < 0)
+			return -1;
+		put(k, en->chunk, n * 4);
+	}
+	return 0;
+}
+
+static int
+put_blob(struct sink *k, struct enc *en, const struct wblob *w, const struct blobenc *e,
+         caffeopt_error *err)
 {
 	put(k, e->shell, e->split);
 	if (w->count) {
 		put_varint(k, LEN_TAG(BLOB_DATA));
 		put_varint(k, w->count * 4);
-		put_floats(k, w->data, w->count);
+		if (!w->lazy)
+			put_floats(k, w->data, w->count);
+		else if (put_lazy(k, en, w, err) < 0)
+			return -1;
 	}
 	put(k, e->shell + e->split, e->shell_len - e->split);
+	return 0;
 }
 
 /* Encode one layer: the shell as the old whole-net pack would have written
  * it, with the blobs where field 7 goes. */
 static int
-encode_layer(struct sink *k, const struct mlayer *ml, int keep_params, struct bytes *lbuf,
-             struct bytes *bbuf, caffeopt_error *err)
+encode_layer(struct sink *k, struct enc *en, const struct mlayer *ml, caffeopt_error *err)
 {
 	Caffe__LayerParameter shell, *copy = NULL;
 	struct blobenc be;
@@ -619,13 +660,13 @@ encode_layer(struct sink *k, const struct mlayer *ml, int keep_params, struct by
 	size_t ls_len, split, len, i;
 	int rc = -1;
 
-	if (keep_params && textfmt_has_unknown(&ml->p->base)) {
+	if (en->keep_params && textfmt_has_unknown(&ml->p->base)) {
 		/* Text kept verbatim from unknown fields never goes to binary:
 		 * a stripped deep copy (packed and unpacked) stands in. */
 		if (!(copy = strip_copy(ml->p)))
 			goto oom;
 		shell = *copy;
-	} else if (keep_params) {
+	} else if (en->keep_params) {
 		shell = *ml->p;
 	} else {
 		caffe__layer_parameter__init(&shell);
@@ -634,12 +675,12 @@ encode_layer(struct sink *k, const struct mlayer *ml, int keep_params, struct by
 	}
 	shell.n_blobs = 0;
 	shell.blobs = NULL;
-	if (!(ls = pack(&shell.base, lbuf, &ls_len)))
+	if (!(ls = pack(&shell.base, &en->lbuf, &ls_len)))
 		goto oom;
 	split = split_after(ls, ls_len, LAYER_BLOBS);
 	len = ls_len;
 	for (i = 0; i < ml->nblobs; i++) {
-		if (blob_shell(&ml->blobs[i], bbuf, &be) < 0)
+		if (blob_shell(&ml->blobs[i], &en->bbuf, &be) < 0)
 			goto oom;
 		len += varint_size(LEN_TAG(LAYER_BLOBS)) + varint_size(be.len) + be.len;
 	}
@@ -647,10 +688,11 @@ encode_layer(struct sink *k, const struct mlayer *ml, int keep_params, struct by
 	put_varint(k, len);
 	put(k, ls, split);
 	for (i = 0; i < ml->nblobs; i++) {
-		blob_shell(&ml->blobs[i], bbuf, &be);  /* fits: packed above */
+		blob_shell(&ml->blobs[i], &en->bbuf, &be);  /* fits: packed above */
 		put_varint(k, LEN_TAG(LAYER_BLOBS));
 		put_varint(k, be.len);
-		put_blob(k, &ml->blobs[i], &be);
+		if (put_blob(k, en, &ml->blobs[i], &be, err) < 0)
+			goto out;
 	}
 	put(k, ls + split, ls_len - split);
 	rc = 0;
@@ -669,13 +711,13 @@ static int
 encode(struct sink *k, const caffeopt_model *m, int keep_params, caffeopt_error *err)
 {
 	Caffe__NetParameter net = CAFFE__NET_PARAMETER__INIT;
-	struct bytes lbuf = {0}, bbuf = {0};
+	struct enc en = {m, keep_params, {0}, {0}, NULL};
 	const uint8_t *head;
 	size_t n, i;
 	int rc = -1;
 
 	net.name = m->net->name;
-	if (!(head = pack(&net.base, &lbuf, &n))) {
+	if (!(head = pack(&net.base, &en.lbuf, &n))) {
 		caffeopt_fail(err, NULL, 0, 0, "out of memory encoding the caffemodel");
 		goto out;
 	}
@@ -683,13 +725,14 @@ encode(struct sink *k, const caffeopt_model *m, int keep_params, caffeopt_error 
 	for (i = 0; i < m->nlayers; i++) {
 		if (!keep_params && m->layers[i].nblobs == 0)
 			continue;
-		if (encode_layer(k, &m->layers[i], keep_params, &lbuf, &bbuf, err) < 0)
+		if (encode_layer(k, &en, &m->layers[i], err) < 0)
 			goto out;
 	}
 	rc = 0;
 out:
-	free(lbuf.p);
-	free(bbuf.p);
+	free(en.lbuf.p);
+	free(en.bbuf.p);
+	free(en.chunk);
 	return rc;
 }
 

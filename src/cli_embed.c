@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cli_embed.h"
+#include "model.h"
 
 /* Where `caffeopt` finds its default templates: beside an installed
  * binary (CAFFEOPT_TEMPLATE_REL, relative to the binary's folder), else
@@ -191,6 +192,9 @@ cli_embed_write(struct cli_embed *e, caffeopt_model *m, const struct caffeopt_sa
 	e->o.out_prototxt = so ? so->prototxt : NULL;
 	e->o.out_caffemodel = so ? so->caffemodel : NULL;
 	e->o.keep_layer_params = so ? so->keep_layer_params : 0;
+	/* embed reads every weight: none stays in the file. */
+	if (model_load_weights(m, err) < 0)
+		return -1;
 	return embed_write(m, &e->o, &e->res, err);
 }
 

@@ -316,7 +316,7 @@ out:
 int
 engine_info(caffeopt_model *m, FILE *out, caffeopt_error *err)
 {
-	const cr_net *net = netbuild(m, NULL, 0, m->has_weights ? 0 : NETBUILD_NO_WEIGHTS, err);
+	const cr_net *net = netbuild(m, NULL, 0, m->has_weights ? NETBUILD_NO_VALUES : NETBUILD_NO_WEIGHTS, err);
 	uint64_t total = 0;
 	uint32_t i, k;
 	char sh[128];

@@ -98,7 +98,8 @@ fold_into(struct pass_ctx *cx, int p, const struct producer *pr, const struct af
 {
 	struct mlayer *ml = &cx->m->layers[p];
 	struct wblob *w, *b;
-	size_t o, i, j, s;
+	size_t o;
+	int rc;
 
 	if (ml->nblobs < 2) {
 		/* No bias yet: a zero one of shape [num_output]. */
@@ -123,38 +124,23 @@ fold_into(struct pass_ctx *cx, int p, const struct producer *pr, const struct af
 	}
 	w = &ml->blobs[0];
 	b = &ml->blobs[1];
-#define A(o) f->a[f->n == 1 ? 0 : (o)]
-#define B(o) f->b[f->n == 1 ? 0 : (o)]
 	for (o = 0; o < pr->nout; o++)
-		b->data[o] = (float)(A(o) * b->data[o] + B(o));
+		b->data[o] = (float)(f->a[f->n == 1 ? 0 : o] * b->data[o] + f->b[f->n == 1 ? 0 : o]);
+	/* The weights by their layout (struct wscale), deferred while they are
+	 * still in the file. */
 	if (pr->kind == KIND_DECONVOLUTION) {
 		/* Output channel o = g*(nout/group) + j is weight[i][j] for the
 		 * input channels i of group g. */
 		size_t nin = (size_t)w->shape[0], per = pr->nout / pr->group;
-		size_t inper = nin / pr->group, sp = w->count / (nin * per);
-		for (i = 0; i < nin; i++)
-			for (j = 0; j < per; j++) {
-				float *x = &w->data[(i * per + j) * sp];
-				o = (i / inper) * per + j;
-				for (s = 0; s < sp; s++)
-					x[s] = (float)(A(o) * x[s]);
-			}
+		rc = wblob_scale(w, w->count / (nin * per), per, nin / pr->group, f->a, f->n);
 	} else if (pr->transpose) {
 		/* InnerProduct with transpose: weight is K x num_output. */
-		size_t k = w->count / pr->nout;
-		for (i = 0; i < k; i++)
-			for (o = 0; o < pr->nout; o++)
-				w->data[i * pr->nout + o] = (float)(A(o) * w->data[i * pr->nout + o]);
+		rc = wblob_scale(w, 1, pr->nout, w->count / pr->nout, f->a, f->n);
 	} else {
 		/* Convolution (any group) and InnerProduct: output-major. */
-		size_t per = w->count / pr->nout;
-		for (o = 0; o < pr->nout; o++)
-			for (s = 0; s < per; s++)
-				w->data[o * per + s] = (float)(A(o) * w->data[o * per + s]);
+		rc = wblob_scale(w, w->count / pr->nout, pr->nout, 1, f->a, f->n);
 	}
-#undef A
-#undef B
-	return 0;
+	return rc < 0 ? caffeopt_fail(cx->err, NULL, 0, 0, "out of memory") : 0;
 }
 
 /* Try to fold the affine chain after layer p.  1 folded, 0 not, -1 error. */

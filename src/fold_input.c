@@ -269,10 +269,12 @@ fold_reader(struct pass_ctx *cx, const struct reader *r)
 {
 	const struct input_fold *in = cx->input;
 	struct mlayer *ml = r->ml;
-	float *w = ml->blobs[0].data;
+	float *w = wblob_load(cx->m, &ml->blobs[0], cx->err);
 	double s = in->has_scale ? in->scale : 1.0;
 	int64_t o, j, n = r->nout;
 
+	if (!w)
+		return -1;
 	if (in->has_mean && ml->nblobs < 2) {
 		if ((r->conv && !ml->p->convolution_param) || (!r->conv && !ml->p->inner_product_param))
 			return caffeopt_fail(cx->err, NULL, 0, 0, "fold-input: layer '%s' has no parameters", ml->p->name);

@@ -66,6 +66,7 @@ caffeopt_model_free(caffeopt_model *m)
 		model_remove_layer(m, m->nlayers - 1);
 	free(m->layers);
 	bigbuf_free(m->wstore, m->wstore_len);
+	model_free_sources(m);
 	absorb_free(m->absorbed);
 	if (m->net)
 		protobuf_c_message_free_unpacked(&m->net->base, NULL);

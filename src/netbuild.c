@@ -225,7 +225,7 @@ static int
 weight(struct nb *c, cr_layer *cl, int i, uint32_t k, uint64_t count, const char *what)
 {
 	const struct mlayer *ml = &c->m->layers[i];
-	const struct wblob *w;
+	struct wblob *w;
 	cr_weight *cw = (cr_weight *)&cl->weight[k];
 	int d;
 
@@ -240,6 +240,8 @@ weight(struct nb *c, cr_layer *cl, int i, uint32_t k, uint64_t count, const char
 	if (w->count != count)
 		return bad(c, "weight blob %u (%s) has %zu values, expected %llu", k, what, w->count,
 		           (unsigned long long)count);
+	if (!(c->flags & NETBUILD_NO_VALUES) && !wblob_load(c->m, w, c->err))
+		return -1;
 	cw->data = w->data;
 	cw->count = (uint32_t)w->count;
 	cw->ndim = w->ndim;

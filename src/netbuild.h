@@ -11,8 +11,11 @@
 
 /* Flags of netbuild. */
 enum {
-	NETBUILD_NO_WEIGHTS = 1   /* weight blobs may be missing (NULL data): a
+	NETBUILD_NO_WEIGHTS = 1,  /* weight blobs may be missing (NULL data): a
 	                             net for shapes, MACs and the plan, never run */
+	NETBUILD_NO_VALUES = 2    /* the weight blobs must be there, but their
+	                             values are not read: lazy ones stay in the
+	                             file (NULL data); never run */
 };
 
 /* Build the engine's net for m, running only the layers needed for the

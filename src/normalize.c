@@ -51,6 +51,8 @@ transpose_inner_product(struct pass_ctx *cx, struct mlayer *ml)
 	}
 	nk = (size_t)w->shape[0];
 	nn = (size_t)w->shape[1];
+	if (!wblob_load(cx->m, w, cx->err))
+		return -1;
 	if (!(t = malloc(w->count ? w->count * sizeof *t : 1)))
 		return caffeopt_fail(cx->err, NULL, 0, 0, "out of memory");
 	/* Stored K x N (row k holds input k's weights); Caffe's usual form is

@@ -1428,18 +1428,10 @@ shape_check(caffeopt_model *m, caffeopt_error *err)
 			break;
 		}
 		/* A NaN or infinity folds into every weight it meets: refuse it
-		 * here, where the layer can still be named. */
-		for (k = 0; k < ml->nblobs && rc == 0; k++) {
-			size_t j;
-			for (j = 0; j < ml->blobs[k].count; j++)
-				if (!isfinite(ml->blobs[k].data[j])) {
-					rc = caffeopt_fail(err, m->caffemodel_path, 0, 0,
-					                   "layer '%s' (%s): weight blob %zu holds %s at index %zu",
-					                   ml->p->name, ml->p->type, k,
-					                   isnan(ml->blobs[k].data[j]) ? "NaN" : "an infinity", j);
-					break;
-				}
-		}
+		 * here, where the layer can still be named (a lazy blob's values
+		 * are checked when they are read: wblob.c). */
+		for (k = 0; k < ml->nblobs && rc == 0; k++)
+			rc = wblob_check_finite(m, ml, k, err);
 		/* The depthwise types are not BVLC's: their filters' shape
 		 * depends on the implementation (normalize refuses the doubtful). */
 		if (rc < 0 || ml->nblobs == 0 || g->layer[i].kind == KIND_CONVOLUTION_DEPTHWISE ||
