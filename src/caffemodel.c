@@ -602,12 +602,14 @@ struct enc {
 	int keep_params;
 	struct bytes lbuf, bbuf;  /* a layer's and a blob's shell */
 	float *chunk;             /* CHUNK floats of a lazy blob, or NULL */
+	struct wstream *ahead;    /* the lazy blobs read ahead, or NULL */
+	const struct wblob **lazy;  /* their list, for ahead */
 };
 
 /* Lazy blobs go out in pieces of this many floats (256 KiB), read from
- * the file, checked and scaled on the way.  (Reading the next pieces on a
- * second thread while one is written gave no measurable gain.) */
-enum { CHUNK = 1 << 16 };
+ * the file, checked and scaled on the way: by a second thread ahead of
+ * the writer (wstream.c) when they hold more than AHEAD_MIN bytes. */
+enum { CHUNK = 1 << 16, AHEAD_MIN = 4 << 20 };
 
 /* The values of lazy blob w, streamed (little-endian: lazy blobs exist
  * only on such hosts).  0 or -1 (a NaN or infinity, a read error, out of
@@ -615,10 +617,19 @@ enum { CHUNK = 1 << 16 };
 static int
 put_lazy(struct sink *k, struct enc *en, const struct wblob *w, caffeopt_error *err)
 {
+	const float *p;
 	size_t at, n;
 
 	if (!k->s && !k->buf) {
 		k->n += w->count * 4;  /* counting: nothing to read */
+		return 0;
+	}
+	if (en->ahead) {
+		for (at = 0; at < w->count; at += n) {
+			if (!(p = wstream_next(en->ahead, w, &n, err)))
+				return -1;
+			put(k, p, n * 4);
+		}
 		return 0;
 	}
 	if (!en->chunk && !(en->chunk = malloc(CHUNK * sizeof *en->chunk)))
@@ -630,6 +641,31 @@ put_lazy(struct sink *k, struct enc *en, const struct wblob *w, caffeopt_error *
 		put(k, en->chunk, n * 4);
 	}
 	return 0;
+}
+
+/* Start reading m's lazy blobs ahead, in the order encode writes them,
+ * when there are enough of them.  0 or -1. */
+static int
+start_ahead(struct enc *en, const caffeopt_model *m, caffeopt_error *err)
+{
+	size_t i, j, n = 0, bytes = 0;
+
+	for (i = 0; i < m->nlayers; i++)
+		for (j = 0; j < m->layers[i].nblobs; j++)
+			if (m->layers[i].blobs[j].lazy && m->layers[i].blobs[j].count) {
+				n++;
+				bytes += m->layers[i].blobs[j].count * 4;
+			}
+	if (bytes < AHEAD_MIN)
+		return 0;
+	if (!(en->lazy = malloc(n * sizeof *en->lazy)))
+		return caffeopt_fail(err, NULL, 0, 0, "out of memory encoding the caffemodel");
+	n = 0;
+	for (i = 0; i < m->nlayers; i++)
+		for (j = 0; j < m->layers[i].nblobs; j++)
+			if (m->layers[i].blobs[j].lazy && m->layers[i].blobs[j].count)
+				en->lazy[n++] = &m->layers[i].blobs[j];
+	return (en->ahead = wstream_start(m, en->lazy, n, err)) ? 0 : -1;
 }
 
 static int
@@ -711,7 +747,7 @@ static int
 encode(struct sink *k, const caffeopt_model *m, int keep_params, caffeopt_error *err)
 {
 	Caffe__NetParameter net = CAFFE__NET_PARAMETER__INIT;
-	struct enc en = {m, keep_params, {0}, {0}, NULL};
+	struct enc en = {m, keep_params, {0}, {0}, NULL, NULL, NULL};
 	const uint8_t *head;
 	size_t n, i;
 	int rc = -1;
@@ -722,6 +758,8 @@ encode(struct sink *k, const caffeopt_model *m, int keep_params, caffeopt_error 
 		goto out;
 	}
 	put(k, head, n);
+	if ((k->s || k->buf) && start_ahead(&en, m, err) < 0)
+		goto out;
 	for (i = 0; i < m->nlayers; i++) {
 		if (!keep_params && m->layers[i].nblobs == 0)
 			continue;
@@ -733,6 +771,8 @@ out:
 	free(en.lbuf.p);
 	free(en.bbuf.p);
 	free(en.chunk);
+	wstream_end(en.ahead);
+	free(en.lazy);
 	return rc;
 }
 

@@ -90,6 +90,9 @@ struct caffeopt_model {
 	struct wsource *lazy;      /* bind.c: the lazy blobs' sources */
 	struct filemap *wfile;     /* the caffemodel they lie in, open (not
 	                              mapped) while the model lives, or NULL */
+	void *lstore;              /* wblob.c: the lazy blobs model_load_weights
+	                              read, one buffer (bigbuf), or NULL */
+	size_t lstore_len;
 };
 
 /* Report a warning through the model's callback, printf style. */
@@ -127,7 +130,7 @@ int wblob_make_lazy(caffeopt_model *m, struct wblob *b, uint64_t off, const char
  * infinity, or a read error, or out of memory. */
 float *wblob_load(const caffeopt_model *m, struct wblob *b, caffeopt_error *err);
 
-/* wblob_load every lazy blob of m.  0 or -1. */
+/* wblob_load every lazy blob of m, into one store m owns.  0 or -1. */
 int model_load_weights(caffeopt_model *m, caffeopt_error *err);
 
 /* Scale b by output channel, as struct wscale describes with the factors
@@ -147,6 +150,22 @@ int wblob_check_finite(const caffeopt_model *m, const struct mlayer *ml, size_t 
 
 /* Free m's lazy sources and close their caffemodel. */
 void model_free_sources(caffeopt_model *m);
+
+/* wstream.c: the values of the lazy blobs blob[0..nblob) of m, read ahead
+ * on a second thread in pieces, in that order.  blob must stay valid until
+ * wstream_end.  NULL with err (out of memory, no thread). */
+struct wstream;
+struct wstream *wstream_start(const caffeopt_model *m, const struct wblob *const *blob,
+                              size_t nblob, caffeopt_error *err);
+
+/* The next piece of w, which must be the blob the stream is at: *n values
+ * (as wblob_read gives them), valid until the next call.  NULL with err as
+ * wblob_read. */
+const float *wstream_next(struct wstream *ws, const struct wblob *w, size_t *n,
+                          caffeopt_error *err);
+
+/* Stop the thread and free ws (NULL: nothing). */
+void wstream_end(struct wstream *ws);
 
 /* deploy.c: data layers -> one Input layer, loss/accuracy layers and the
  * label blobs only they read removed.  0 or -1. */

@@ -725,6 +725,9 @@ netbuild(caffeopt_model *m, const char *const *want, size_t nwant, int flags, ca
 	c.m = m;
 	c.err = err;
 	c.flags = flags;
+	/* All lazy weights at once, into one store (wblob.c). */
+	if (!(flags & NETBUILD_NO_VALUES) && model_load_weights(m, err) < 0)
+		return NULL;
 	if (!(c.g = graph_build(m, NULL, 0, err)))
 		return NULL;
 	if (!(c.s = shape_infer(c.g, err)))

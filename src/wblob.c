@@ -99,6 +99,8 @@ model_free_sources(caffeopt_model *m)
 		free(s);
 	}
 	m->lazy = NULL;
+	bigbuf_free(m->lstore, m->lstore_len);
+	m->lstore = NULL;
 	if (m->wfile) {
 		file_close(m->wfile);
 		free(m->wfile);
@@ -262,12 +264,43 @@ wblob_load(const caffeopt_model *m, struct wblob *b, caffeopt_error *err)
 int
 model_load_weights(caffeopt_model *m, caffeopt_error *err)
 {
-	size_t i, k;
+	size_t i, k, total = 0, at = 0;
+	unsigned char *store;
 
 	for (i = 0; i < m->nlayers; i++)
 		for (k = 0; k < m->layers[i].nblobs; k++)
-			if (m->layers[i].blobs[k].lazy && !wblob_load(m, &m->layers[i].blobs[k], err))
+			if (m->layers[i].blobs[k].lazy)
+				total += (m->layers[i].blobs[k].count * sizeof(float) + 63) & ~(size_t)63;
+	if (total == 0)
+		return 0;
+	if (m->lstore) {
+		/* Loaded once already: the rest one by one. */
+		for (i = 0; i < m->nlayers; i++)
+			for (k = 0; k < m->layers[i].nblobs; k++)
+				if (m->layers[i].blobs[k].lazy && !wblob_load(m, &m->layers[i].blobs[k], err))
+					return -1;
+		return 0;
+	}
+	/* One store in huge pages, as bind's: first touches of 4 KiB pages
+	 * made loading ResNet-50 for the engine 0.3 s slower. */
+	if (!(store = bigbuf_alloc(total)))
+		return caffeopt_fail(err, m->caffemodel_path, 0, 0, "out of memory for %zu bytes of weights",
+		                     total);
+	m->lstore = store;
+	m->lstore_len = total;
+	for (i = 0; i < m->nlayers; i++)
+		for (k = 0; k < m->layers[i].nblobs; k++) {
+			struct wblob *b = &m->layers[i].blobs[k];
+			float *data = (float *)(void *)(store + at);
+
+			if (!b->lazy)
+				continue;
+			if (wblob_read(m, b, 0, b->count, data, err) < 0)
 				return -1;
+			b->data = data;
+			b->borrowed = 1;
+			b->lazy = NULL;
+			at += (b->count * sizeof(float) + 63) & ~(size_t)63;
+		}
 	return 0;
 }
-

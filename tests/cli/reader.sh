@@ -46,6 +46,29 @@ cmp -s "$SRC/tests/hostile/nan_weight.caffemodel" "$SCRATCH/nan.caffemodel" ||
 	fail "a NaN found while writing over the input changed the input"
 [ ! -e "$SCRATCH/nan.prototxt" ] || fail "a NaN found while writing left nan.prototxt"
 ls -A "$SCRATCH" | grep -q '^\.' && fail "a NaN found while writing left $(ls -A "$SCRATCH" | grep '^\.')"
+# Past 4 MiB of lazy weights a second thread reads them ahead of the
+# writer (src/wstream.c).  MobileNet v1 (17 MB) with seven 0xff bytes, a
+# NaN whatever the alignment, 1 MiB before the end: inside fc7's 4 MB of
+# weights, the last lazy blob, after its BatchNorm and Scale folded into
+# it.  The same one error as without the thread, and no output.
+M="$SRC/tests/data/arch/mobilenet_v1_deploy.prototxt"
+"$PYTHON" "$SRC/tests/oracle/genweights.py" "$M" "$SCRATCH/mb.caffemodel" --seed 3 \
+	--pb-dir "$SCRATCH/mbpb" >/dev/null || fail "genweights for MobileNet v1"
+expect_exit 0 "$CAFFEOPT" optimize -q -m "$M" -w "$SCRATCH/mb.caffemodel" -o "$SCRATCH/mb1.prototxt" \
+	-W "$SCRATCH/mb1.caffemodel"
+"$PYTHON" - "$SCRATCH/mb.caffemodel" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) - (1 << 20))
+    f.write(b"\xff" * 7)
+PY
+mkdir "$SCRATCH/mbout"
+expect_error "layer 'fc7' (Convolution): weight blob 0 holds NaN at index" \
+	"$CAFFEOPT" optimize -m "$M" -w "$SCRATCH/mb.caffemodel" -o "$SCRATCH/mbout/mb.prototxt" \
+	-W "$SCRATCH/mbout/mb.caffemodel"
+[ -z "$(ls -A "$SCRATCH/mbout")" ] || fail "a NaN found by the reader thread left $(ls -A "$SCRATCH/mbout")"
+expect_error "layer 'fc7' (Convolution): weight blob 0 holds NaN at index" \
+	"$CAFFEOPT" bench -m "$M" -w "$SCRATCH/mb.caffemodel" --runs 1 --warmup 0
 
 dec <"$W" | grep -v '^[0-9]*:' >"$SCRATCH/want.txt"
 for f in "$SCRATCH"/v/same_split_data.caffemodel "$SCRATCH"/v/same_unpacked.caffemodel; do
