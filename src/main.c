@@ -23,21 +23,6 @@
 
 static const char *argv0 = "caffeopt";
 
-/* OpenBLAS starts a thread per core when it is loaded, before main, and
- * those threads spin for about a tenth of a second waiting for work: on
- * two cores that took a third of `optimize`'s wall time, which reads
- * ahead on the second core.  Commands that never run the engine stop them
- * (OpenBLAS's own fork handler, exported; weak, so any other BLAS or
- * none links as well). */
-extern int blas_thread_shutdown_(void) __attribute__((weak));
-
-static void
-blas_pool_stop(void)
-{
-	if (blas_thread_shutdown_)
-		blas_thread_shutdown_();
-}
-
 static const char usage_main[] =
 	"usage: caffeopt COMMAND [OPTIONS]\n"
 	"\n"
@@ -652,7 +637,6 @@ main(int argc, char **argv)
 	};
 	size_t i;
 
-	blas_pool_stop();  /* the engine starts it again when it runs */
 	if (argc < 2) {
 		fputs(usage_main, stderr);
 		return 2;

@@ -10,6 +10,39 @@
 #include <cblas.h>
 #endif
 
+#ifdef CR_CBLAS_LAZY
+/* OpenBLAS loaded at the first GEMM, not at start-up (CMakeLists.txt's
+ * caffeopt_runtime_lazy, for the CLI): by its soname, else by the path
+ * CR_CBLAS_LAZY found at build time.  When neither loads, the portable
+ * GEMM runs. */
+#include <dlfcn.h>
+#include <pthread.h>
+
+static __typeof__(cblas_sgemm) *blas_sgemm;
+static void (*blas_threads)(int);
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void
+blas_load(void)
+{
+	void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+
+	if (!h && !(h = dlopen(CR_CBLAS_LAZY, RTLD_NOW | RTLD_LOCAL)))
+		return;
+	/* POSIX's way from an object pointer to a function pointer. */
+	*(void **)(void *)&blas_threads = dlsym(h, "openblas_set_num_threads");
+	*(void **)(void *)&blas_sgemm = dlsym(h, "cblas_sgemm");
+}
+
+/* 1 when OpenBLAS is loaded (loading it the first time). */
+static int
+blas_ready(void)
+{
+	pthread_once(&blas_once, blas_load);
+	return blas_sgemm != NULL;
+}
+#endif
+
 /* Column and depth blocks of the portable GEMM: 4 rows of a C block
  * (4 x NB floats) and a B block (KB x NB) stay in L1/L2. */
 enum { NB = 256, KB = 128 };
@@ -124,7 +157,15 @@ void
 cr_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
          const float *B, int ldb, float beta, float *C, int ldc)
 {
-#ifdef CR_USE_CBLAS
+#if defined(CR_CBLAS_LAZY)
+	if (M <= 0 || N <= 0)
+		return;
+	if (blas_ready())
+		blas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+		           M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+	else
+		cr_sgemm_portable(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#elif defined(CR_USE_CBLAS)
 	if (M <= 0 || N <= 0)
 		return;
 	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
@@ -137,7 +178,10 @@ cr_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int l
 void
 cr_set_threads(int n)
 {
-#if defined(CR_USE_CBLAS) && defined(OPENBLAS_VERSION)
+#if defined(CR_CBLAS_LAZY)
+	if (blas_ready() && blas_threads)
+		blas_threads(n > 0 ? n : 1);
+#elif defined(CR_USE_CBLAS) && defined(OPENBLAS_VERSION)
 	openblas_set_num_threads(n > 0 ? n : 1);
 #else
 	(void)n;
@@ -147,7 +191,9 @@ cr_set_threads(int n)
 const char *
 cr_gemm_name(void)
 {
-#ifdef CR_USE_CBLAS
+#if defined(CR_CBLAS_LAZY)
+	return blas_ready() ? "openblas" : "portable";
+#elif defined(CR_USE_CBLAS)
 	return "openblas";
 #else
 	return "portable";

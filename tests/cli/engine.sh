@@ -117,6 +117,11 @@ expect_exit 2 "$CAFFEOPT" verify -m "$D" -M "$D" --tol -1
 expect_exit 0 "$CAFFEOPT" bench -m "$D" -w "$DW" -M "$SCRATCH/opt.prototxt" -W "$SCRATCH/opt.caffemodel" \
 	--runs 3 --warmup 1
 grep -q "ratio" "$SCRATCH/out" && grep -q "bytes planned" "$SCRATCH/out" || fail "bench prints no ratio or arena"
+# The CLI loads OpenBLAS at its first GEMM (src/runtime/gemm.c, CR_CBLAS_LAZY),
+# not at start-up; it must still be the GEMM that runs when it is installed.
+if ls /usr/lib/*/libopenblas.so.0 >/dev/null 2>&1; then
+	grep -q "GEMM openblas" "$SCRATCH/out" || fail "bench did not run OpenBLAS: $(head -1 "$SCRATCH/out")"
+fi
 for c in run verify bench; do
 	expect_exit 0 "$CAFFEOPT" $c --help
 	grep -q "usage: caffeopt $c" "$SCRATCH/out" || fail "$c --help"

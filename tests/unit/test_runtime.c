@@ -245,7 +245,11 @@ gemm_portable(void **state)
 				free(C1);
 				free(C2);
 			}
-	assert_true(strcmp(cr_gemm_name(), "openblas") == 0 || strcmp(cr_gemm_name(), "portable") == 0);
+#ifdef CR_USE_CBLAS
+	assert_string_equal(cr_gemm_name(), "openblas");
+#else
+	assert_string_equal(cr_gemm_name(), "portable");
+#endif
 }
 
 /* ---- Convolution and Deconvolution ---- */
