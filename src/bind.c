@@ -463,6 +463,7 @@ bind_weights(caffeopt_model *m, struct cmfile *cf, const char *path, caffeopt_er
 	}
 	if (fill_store(m, cf, ld, nld, path, err) < 0)
 		goto out;
+	file_unmap(cf->map);  /* what stays lazy is read by pread */
 	if (m->lazy) {
 		/* The lazy blobs' values stay where they are. */
 		m->wfile = cf->map;

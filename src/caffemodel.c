@@ -389,8 +389,11 @@ cmfile_open(const char *path, caffeopt_error *err)
 		cf->net = caffe__net_parameter__unpack(NULL, cf->map->len, cf->map->p ? cf->map->p : no_bytes);
 		rc = cf->net ? READ_OK : READ_BAD;
 	}
-	/* Only the layout was read: the values come by pread. */
-	file_unmap(cf->map);
+	/* Only the layout was read.  The mapping stays until bind_weights
+	 * has copied the small blobs out of it (cmfile_read_floats); the large
+	 * ones come by pread later.  protobuf-c's decode holds its own copy. */
+	if (!cf->first)
+		file_unmap(cf->map);
 	if (rc != READ_OK) {
 		caffeopt_fail(err, path, 0, 0, "%s", rc == READ_OOM ? "out of memory" : not_caffemodel);
 		cmfile_close(cf);
@@ -429,6 +432,11 @@ int
 cmfile_read_floats(const struct cmfile *cf, const struct rawblob *r, float *dst,
                    caffeopt_error *err)
 {
+	if (cf->map->p) {
+		/* Within the file: the layout scan checked every length. */
+		memcpy(dst, cf->map->p + r->off, r->n * sizeof(float));
+		return 0;
+	}
 	return file_pread(cf->map, r->off, dst, r->n * sizeof(float), cf->path, err);
 }
 

@@ -213,7 +213,8 @@ void cmfile_close(struct cmfile *cf);
  * the values). */
 const struct rawblob *cmfile_raw(const struct cmfile *cf, size_t j, size_t k);
 
-/* Read n floats of r into dst.  0 or -1. */
+/* Read n floats of r into dst: from the mapping while the file is mapped,
+ * else by pread.  0 or -1. */
 int cmfile_read_floats(const struct cmfile *cf, const struct rawblob *r, float *dst,
                        caffeopt_error *err);
 
