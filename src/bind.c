@@ -207,25 +207,6 @@ byname_order(const void *x, const void *y)
 	return c ? c : (a->i > b->i) - (a->i < b->i);
 }
 
-/* The names of the n layers, nameless ones left out.  NULL when out of
- * memory; *nv entries. */
-static struct byname *
-byname_sort(const Caffe__LayerParameter *const *layer, size_t n, size_t *nv)
-{
-	struct byname *v = malloc((n ? n : 1) * sizeof *v);
-	size_t i;
-
-	if (!v)
-		return NULL;
-	for (*nv = 0, i = 0; i < n; i++)
-		if (layer[i]->name) {
-			v[*nv].name = layer[i]->name;
-			v[(*nv)++].i = i;
-		}
-	qsort(v, *nv, sizeof *v, byname_order);
-	return v;
-}
-
 /* The index of the last layer named name, or -1. */
 static long
 byname_last(const struct byname *v, size_t n, const char *name)
@@ -309,14 +290,6 @@ load_order(const void *x, const void *y)
 	return ka < kb ? -1 : ka > kb;
 }
 
-/* Round n bytes up to a cache line (and AVX-512 vector): every blob
- * starts aligned in the store. */
-static size_t
-store_size(size_t count)
-{
-	return (count * sizeof(float) + 63) & ~(size_t)63;
-}
-
 /* Leave the lazy blobs in the file, give every other bound blob its
  * place in one new store and fill it: the file's packed floats by pread in
  * file order, decoded values by copy.  0 or -1. */
@@ -337,7 +310,7 @@ fill_store(caffeopt_model *m, const struct cmfile *cf, struct load *ld, size_t n
 		}
 		if (ld[i].b->count > (SIZE_MAX - total - 64) / sizeof(float))
 			return caffeopt_fail(err, path, 0, 0, "out of memory: weights too large");
-		total += store_size(ld[i].b->count);
+		total += wblob_store_size(ld[i].b->count);
 	}
 	if (total && !(store = bigbuf_alloc(total)))
 		return caffeopt_fail(err, path, 0, 0, "out of memory for %zu bytes of weights", total);
@@ -352,7 +325,7 @@ fill_store(caffeopt_model *m, const struct cmfile *cf, struct load *ld, size_t n
 			continue;
 		b->data = b->count ? (float *)(void *)(store + at) : none;
 		b->borrowed = 1;
-		at += store_size(b->count);
+		at += wblob_store_size(b->count);
 	}
 	if (n > 1)
 		qsort(ld, n, sizeof *ld, load_order);
@@ -380,19 +353,26 @@ bind_weights(caffeopt_model *m, struct cmfile *cf, const char *path, caffeopt_er
 {
 	const Caffe__NetParameter *bin = cf->net;
 	struct load *ld = NULL;
-	struct byname *mv = NULL, *bv = NULL;
-	Caffe__LayerParameter **ml_p = NULL;
-	size_t i, j, k, nld = 0, capld = 0, nmv, nbv, dup = SIZE_MAX;
+	struct byname *mv, *bv;
+	size_t i, j, k, nld = 0, capld = 0, nmv = m->nlayers, nbv = 0, dup = SIZE_MAX;
 	int rc = -1;
 	long at;
 
-	if (!(ml_p = malloc((m->nlayers ? m->nlayers : 1) * sizeof *ml_p)))
+	mv = malloc((nmv ? nmv : 1) * sizeof *mv);
+	bv = malloc((bin->n_layer ? bin->n_layer : 1) * sizeof *bv);
+	if (!mv || !bv)
 		goto oom;
-	for (i = 0; i < m->nlayers; i++)
-		ml_p[i] = m->layers[i].p;
-	if (!(mv = byname_sort((const Caffe__LayerParameter *const *)ml_p, m->nlayers, &nmv)) ||
-	    !(bv = byname_sort((const Caffe__LayerParameter *const *)bin->layer, bin->n_layer, &nbv)))
-		goto oom;
+	for (i = 0; i < nmv; i++) {
+		mv[i].name = m->layers[i].p->name;
+		mv[i].i = i;
+	}
+	for (j = 0; j < bin->n_layer; j++)
+		if (bin->layer[j]->name) {
+			bv[nbv].name = bin->layer[j]->name;
+			bv[nbv++].i = j;
+		}
+	qsort(mv, nmv, sizeof *mv, byname_order);
+	qsort(bv, nbv, sizeof *bv, byname_order);
 	/* Of the names two layers share, the first layer's. */
 	for (i = 1; i < nmv; i++)
 		if (strcmp(mv[i - 1].name, mv[i].name) == 0 && mv[i - 1].i < dup)
@@ -479,6 +459,5 @@ out:
 	free(ld);
 	free(mv);
 	free(bv);
-	free(ml_p);
 	return rc;
 }

@@ -609,19 +609,14 @@ struct enc {
 	const caffeopt_model *m;
 	int keep_params;
 	struct bytes lbuf, bbuf;  /* a layer's and a blob's shell */
-	float *chunk;             /* CHUNK floats of a lazy blob, or NULL */
-	struct wstream *ahead;    /* the lazy blobs read ahead, or NULL */
+	struct wstream *ahead;    /* the lazy blobs, read ahead, or NULL */
 	const struct wblob **lazy;  /* their list, for ahead */
 };
 
-/* Lazy blobs go out in pieces of this many floats (256 KiB), read from
- * the file, checked and scaled on the way: by a second thread ahead of
- * the writer (wstream.c) when they hold more than AHEAD_MIN bytes. */
-enum { CHUNK = 1 << 16, AHEAD_MIN = 4 << 20 };
-
 /* The values of lazy blob w, streamed (little-endian: lazy blobs exist
- * only on such hosts).  0 or -1 (a NaN or infinity, a read error, out of
- * memory). */
+ * only on such hosts) in the pieces a second thread has read, checked and
+ * scaled ahead of the writer (wstream.c).  0 or -1 (a NaN or infinity, a
+ * read error). */
 static int
 put_lazy(struct sink *k, struct enc *en, const struct wblob *w, caffeopt_error *err)
 {
@@ -632,46 +627,32 @@ put_lazy(struct sink *k, struct enc *en, const struct wblob *w, caffeopt_error *
 		k->n += w->count * 4;  /* counting: nothing to read */
 		return 0;
 	}
-	if (en->ahead) {
-		for (at = 0; at < w->count; at += n) {
-			if (!(p = wstream_next(en->ahead, w, &n, err)))
-				return -1;
-			put(k, p, n * 4);
-		}
-		return 0;
-	}
-	if (!en->chunk && !(en->chunk = malloc(CHUNK * sizeof *en->chunk)))
-		return caffeopt_fail(err, NULL, 0, 0, "out of memory encoding the caffemodel");
 	for (at = 0; at < w->count; at += n) {
-		n = w->count - at < CHUNK ? w->count - at : CHUNK;
-		if (wblob_read(en->m, w, at, n, en->chunk, err) < 0)
+		if (!(p = wstream_next(en->ahead, w, &n, err)))
 			return -1;
-		put(k, en->chunk, n * 4);
+		put(k, p, n * 4);
 	}
 	return 0;
 }
 
-/* Start reading m's lazy blobs ahead, in the order encode writes them,
- * when there are enough of them.  0 or -1. */
+/* Start reading m's lazy blobs ahead, in the order encode writes them
+ * (none: no thread).  0 or -1. */
 static int
 start_ahead(struct enc *en, const caffeopt_model *m, caffeopt_error *err)
 {
-	size_t i, j, n = 0, bytes = 0;
+	size_t i, j, n = 0;
 
 	for (i = 0; i < m->nlayers; i++)
 		for (j = 0; j < m->layers[i].nblobs; j++)
-			if (m->layers[i].blobs[j].lazy && m->layers[i].blobs[j].count) {
-				n++;
-				bytes += m->layers[i].blobs[j].count * 4;
-			}
-	if (bytes < AHEAD_MIN)
+			n += m->layers[i].blobs[j].lazy != NULL;
+	if (n == 0)
 		return 0;
 	if (!(en->lazy = malloc(n * sizeof *en->lazy)))
 		return caffeopt_fail(err, NULL, 0, 0, "out of memory encoding the caffemodel");
 	n = 0;
 	for (i = 0; i < m->nlayers; i++)
 		for (j = 0; j < m->layers[i].nblobs; j++)
-			if (m->layers[i].blobs[j].lazy && m->layers[i].blobs[j].count)
+			if (m->layers[i].blobs[j].lazy)
 				en->lazy[n++] = &m->layers[i].blobs[j];
 	return (en->ahead = wstream_start(m, en->lazy, n, err)) ? 0 : -1;
 }
@@ -755,7 +736,7 @@ static int
 encode(struct sink *k, const caffeopt_model *m, int keep_params, caffeopt_error *err)
 {
 	Caffe__NetParameter net = CAFFE__NET_PARAMETER__INIT;
-	struct enc en = {m, keep_params, {0}, {0}, NULL, NULL, NULL};
+	struct enc en = {m, keep_params, {0}, {0}, NULL, NULL};
 	const uint8_t *head;
 	size_t n, i;
 	int rc = -1;
@@ -778,7 +759,6 @@ encode(struct sink *k, const caffeopt_model *m, int keep_params, caffeopt_error 
 out:
 	free(en.lbuf.p);
 	free(en.bbuf.p);
-	free(en.chunk);
 	wstream_end(en.ahead);
 	free(en.lazy);
 	return rc;

@@ -118,6 +118,10 @@ void wblob_replace_data(struct wblob *b, float *data);
 /* Product of a blob's dims; 0 when a dim is negative or it overflows. */
 size_t wblob_count(const struct wblob *b);
 
+/* The bytes of count floats in a weight store, rounded up to a cache line
+ * (and AVX-512 vector): every blob starts aligned in the store. */
+size_t wblob_store_size(size_t count);
+
 /* Make b lazy: its count values are the little-endian floats at offset
  * off of m->wfile, blob k of layer `layer` of type `type` (copied).  0 or
  * -1 (out of memory). */

@@ -225,7 +225,7 @@ static int
 weight(struct nb *c, cr_layer *cl, int i, uint32_t k, uint64_t count, const char *what)
 {
 	const struct mlayer *ml = &c->m->layers[i];
-	struct wblob *w;
+	const struct wblob *w;
 	cr_weight *cw = (cr_weight *)&cl->weight[k];
 	int d;
 
@@ -240,9 +240,7 @@ weight(struct nb *c, cr_layer *cl, int i, uint32_t k, uint64_t count, const char
 	if (w->count != count)
 		return bad(c, "weight blob %u (%s) has %zu values, expected %llu", k, what, w->count,
 		           (unsigned long long)count);
-	if (!(c->flags & NETBUILD_NO_VALUES) && !wblob_load(c->m, w, c->err))
-		return -1;
-	cw->data = w->data;
+	cw->data = w->data;  /* NULL only for a lazy blob under NETBUILD_NO_VALUES */
 	cw->count = (uint32_t)w->count;
 	cw->ndim = w->ndim;
 	for (d = 0; d < w->ndim && d < 4; d++)
@@ -725,7 +723,8 @@ netbuild(caffeopt_model *m, const char *const *want, size_t nwant, int flags, ca
 	c.m = m;
 	c.err = err;
 	c.flags = flags;
-	/* All lazy weights at once, into one store (wblob.c). */
+	/* All lazy weights at once, into one store (wblob.c): weight() finds
+	 * every blob's values in data. */
 	if (!(flags & NETBUILD_NO_VALUES) && model_load_weights(m, err) < 0)
 		return NULL;
 	if (!(c.g = graph_build(m, NULL, 0, err)))

@@ -1,7 +1,7 @@
 /* wblob.c - weight blobs, eager or lazy.  A lazy blob's values stay in the
  * caffemodel until something reads them: the scalings fold-affine makes
  * are recorded and applied on the way out, so a large model goes from its
- * input file to its output file in small pieces through one buffer, never
+ * input file to its output file in small pieces (wstream.c), never
  * whole in fresh memory.  Applying the recorded scalings in order, each
  * rounded to float, gives the bytes scaling in place would have.  The
  * pieces are read by pread, not from a mapping: page faults and the unmap
@@ -36,6 +36,12 @@ wblob_count(const struct wblob *b)
 		c *= (size_t)b->shape[i];
 	}
 	return c;
+}
+
+size_t
+wblob_store_size(size_t count)
+{
+	return (count * sizeof(float) + 63) & ~(size_t)63;
 }
 
 void
@@ -240,6 +246,19 @@ wblob_read(const caffeopt_model *m, const struct wblob *b, size_t at, size_t n, 
 	return 0;
 }
 
+/* Read lazy b's values into data (b->count floats) and make b eager,
+ * its data borrowed when it lies in a store.  0 or -1. */
+static int
+load_into(const caffeopt_model *m, struct wblob *b, float *data, int borrowed, caffeopt_error *err)
+{
+	if (wblob_read(m, b, 0, b->count, data, err) < 0)
+		return -1;
+	b->data = data;
+	b->borrowed = borrowed;
+	b->lazy = NULL;  /* its source stays on m's list until m goes */
+	return 0;
+}
+
 float *
 wblob_load(const caffeopt_model *m, struct wblob *b, caffeopt_error *err)
 {
@@ -251,13 +270,10 @@ wblob_load(const caffeopt_model *m, struct wblob *b, caffeopt_error *err)
 		caffeopt_fail(err, NULL, 0, 0, "out of memory for %zu weights", b->count);
 		return NULL;
 	}
-	if (wblob_read(m, b, 0, b->count, data, err) < 0) {
+	if (load_into(m, b, data, 0, err) < 0) {
 		free(data);
 		return NULL;
 	}
-	b->data = data;
-	b->borrowed = 0;
-	b->lazy = NULL;  /* its source stays on m's list until m goes */
 	return data;
 }
 
@@ -270,7 +286,7 @@ model_load_weights(caffeopt_model *m, caffeopt_error *err)
 	for (i = 0; i < m->nlayers; i++)
 		for (k = 0; k < m->layers[i].nblobs; k++)
 			if (m->layers[i].blobs[k].lazy)
-				total += (m->layers[i].blobs[k].count * sizeof(float) + 63) & ~(size_t)63;
+				total += wblob_store_size(m->layers[i].blobs[k].count);
 	if (total == 0)
 		return 0;
 	if (m->lstore) {
@@ -291,16 +307,12 @@ model_load_weights(caffeopt_model *m, caffeopt_error *err)
 	for (i = 0; i < m->nlayers; i++)
 		for (k = 0; k < m->layers[i].nblobs; k++) {
 			struct wblob *b = &m->layers[i].blobs[k];
-			float *data = (float *)(void *)(store + at);
 
 			if (!b->lazy)
 				continue;
-			if (wblob_read(m, b, 0, b->count, data, err) < 0)
+			if (load_into(m, b, (float *)(void *)(store + at), 1, err) < 0)
 				return -1;
-			b->data = data;
-			b->borrowed = 1;
-			b->lazy = NULL;
-			at += (b->count * sizeof(float) + 63) & ~(size_t)63;
+			at += wblob_store_size(b->count);
 		}
 	return 0;
 }

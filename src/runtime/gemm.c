@@ -41,6 +41,9 @@ blas_ready(void)
 	pthread_once(&blas_once, blas_load);
 	return blas_sgemm != NULL;
 }
+#elif defined(CR_USE_CBLAS)
+#define blas_sgemm cblas_sgemm
+#define blas_ready() 1
 #endif
 
 /* Column and depth blocks of the portable GEMM: 4 rows of a C block
@@ -157,22 +160,16 @@ void
 cr_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
          const float *B, int ldb, float beta, float *C, int ldc)
 {
-#if defined(CR_CBLAS_LAZY)
+#ifdef CR_USE_CBLAS
 	if (M <= 0 || N <= 0)
 		return;
-	if (blas_ready())
+	if (blas_ready()) {
 		blas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
 		           M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-	else
-		cr_sgemm_portable(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-#elif defined(CR_USE_CBLAS)
-	if (M <= 0 || N <= 0)
 		return;
-	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-	            M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-#else
-	cr_sgemm_portable(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+	}
 #endif
+	cr_sgemm_portable(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void
@@ -191,11 +188,9 @@ cr_set_threads(int n)
 const char *
 cr_gemm_name(void)
 {
-#if defined(CR_CBLAS_LAZY)
-	return blas_ready() ? "openblas" : "portable";
-#elif defined(CR_USE_CBLAS)
-	return "openblas";
-#else
-	return "portable";
+#ifdef CR_USE_CBLAS
+	if (blas_ready())
+		return "openblas";
 #endif
+	return "portable";
 }

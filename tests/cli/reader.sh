@@ -46,11 +46,12 @@ cmp -s "$SRC/tests/hostile/nan_weight.caffemodel" "$SCRATCH/nan.caffemodel" ||
 	fail "a NaN found while writing over the input changed the input"
 [ ! -e "$SCRATCH/nan.prototxt" ] || fail "a NaN found while writing left nan.prototxt"
 ls -A "$SCRATCH" | grep -q '^\.' && fail "a NaN found while writing left $(ls -A "$SCRATCH" | grep '^\.')"
-# Past 4 MiB of lazy weights a second thread reads them ahead of the
-# writer (src/wstream.c).  MobileNet v1 (17 MB) with seven 0xff bytes, a
-# NaN whatever the alignment, 1 MiB before the end: inside fc7's 4 MB of
-# weights, the last lazy blob, after its BatchNorm and Scale folded into
-# it.  The same one error as without the thread, and no output.
+# A second thread reads the lazy weights ahead of the writer
+# (src/wstream.c), many pieces ahead on a large model.  MobileNet v1
+# (17 MB) with seven 0xff bytes, a NaN whatever the alignment, 1 MiB
+# before the end: inside fc7's 4 MB of weights, the last lazy blob, after
+# its BatchNorm and Scale folded into it.  One error, naming it, and no
+# output.
 M="$SRC/tests/data/arch/mobilenet_v1_deploy.prototxt"
 "$PYTHON" "$SRC/tests/oracle/genweights.py" "$M" "$SCRATCH/mb.caffemodel" --seed 3 \
 	--pb-dir "$SCRATCH/mbpb" >/dev/null || fail "genweights for MobileNet v1"
